@@ -1,0 +1,1 @@
+"""The context store: one interface (:mod:`cetate.store.base`), two backends."""
