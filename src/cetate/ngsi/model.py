@@ -19,7 +19,9 @@ between the two, inside the platform, an entity is a plain ``dict`` in this stor
                 "unitCode": "P1",
                 "createdAt": "...", "modifiedAt": "...",
                 # sub-attributes by expanded IRI, each a single attribute dict
-                "https://uri.etsi.org/ngsi-ld/default-context/accuracy": {"type": "Property", "value": 0.02},
+                "https://uri.etsi.org/ngsi-ld/default-context/accuracy": {
+                    "type": "Property", "value": 0.02
+                },
             },
         ],
         "https://uri.etsi.org/ngsi-ld/location": [
