@@ -37,3 +37,7 @@ class Settings(BaseSettings):
 
     default_tenant: str = "default"
     """Tenant used when a request sends no NGSILD-Tenant header."""
+
+    map_tile_url: str = ""
+    """Tile URL template for the console map (``https://tile.example/{z}/{x}/{y}.png``). Empty:
+    no tile layer, a neutral background (works offline)."""
