@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
-from cetate.errors import CetateError
-from cetate.ngsi.model import AttributeInstance, EntityDoc
+from cetate.errors import AlreadyExists, BadRequestData, CetateError, ResourceNotFound
+from cetate.ngsi import updates
+from cetate.ngsi.model import ENTITY_KEYWORDS, AttributeInstance, EntityDoc
+from cetate.ngsi.timestamps import utc_now
 from cetate.ngsi.updates import ChangeSet
-from cetate.store.base import ContextStore
+from cetate.store.base import ContextStore, HistoryRow, StoreTransaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,18 +29,77 @@ class BatchError:
 @dataclass(slots=True)
 class BatchResult:
     success: list[str] = field(default_factory=list)
+    """ids of the entities the operation succeeded on, in request order"""
     errors: list[BatchError] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    """ids of the entities that did not exist before (create and upsert); a subset of
+    ``success``"""
+
+
+def attributes_of(entity: EntityDoc) -> dict[str, list[AttributeInstance]]:
+    """The attributes of a stored-form entity (every key that is not an entity keyword)."""
+    return {key: value for key, value in entity.items() if key not in ENTITY_KEYWORDS}
+
+
+def _entity_id(entity: EntityDoc) -> str:
+    entity_id = entity.get("id")
+    if not isinstance(entity_id, str) or not entity_id:
+        raise BadRequestData("the entity has no id")
+    return entity_id
+
+
+def _not_found(entity_id: str) -> ResourceNotFound:
+    return ResourceNotFound(f"entity {entity_id} does not exist", entityId=entity_id)
+
+
+def _merge_types(current: EntityDoc, new: EntityDoc) -> EntityDoc:
+    """``current`` with the types of ``new`` added (append keeps existing types, §5.6.3)."""
+    current_types = list(current.get("type", []))
+    for entity_type in new.get("type", []):
+        if entity_type not in current_types:
+            current_types.append(entity_type)
+    if current_types == current.get("type"):
+        return current
+    merged = dict(current)
+    merged["type"] = current_types
+    return merged
 
 
 class EntityService:
+    """Writes to the context store with NGSI-LD semantics. All methods are synchronous."""
+
     def __init__(self, store: ContextStore) -> None:
         self.store = store
 
+    # -- single-entity operations ------------------------------------------------------------
+    def _current(self, tx: StoreTransaction, entity_id: str) -> EntityDoc:
+        current = tx.get_for_update([entity_id]).get(entity_id)
+        if current is None:
+            raise _not_found(entity_id)
+        return current
+
+    @staticmethod
+    def _write(tx: StoreTransaction, change: ChangeSet, *, new: bool = False) -> None:
+        if new:
+            tx.insert(change.entity)
+        else:
+            tx.replace(change.entity)
+        rows = updates.history_rows(change)
+        if rows:
+            tx.append_history(rows)
+
     def create(self, tenant: str, entity: EntityDoc) -> None:
-        raise NotImplementedError
+        entity_id = _entity_id(entity)
+        with self.store.transaction(tenant) as tx:
+            if tx.get_for_update([entity_id]):
+                raise AlreadyExists(f"entity {entity_id} already exists", entityId=entity_id)
+            self._write(tx, updates.create_entity(entity, utc_now()), new=True)
 
     def replace(self, tenant: str, entity: EntityDoc) -> None:
-        raise NotImplementedError
+        entity_id = _entity_id(entity)
+        with self.store.transaction(tenant) as tx:
+            current = self._current(tx, entity_id)
+            self._write(tx, updates.replace_entity(current, entity, utc_now()))
 
     def append_attributes(
         self,
@@ -47,22 +109,38 @@ class EntityService:
         *,
         overwrite: bool = True,
     ) -> ChangeSet:
-        raise NotImplementedError
+        with self.store.transaction(tenant) as tx:
+            current = self._current(tx, entity_id)
+            change = updates.append_attributes(current, attrs, utc_now(), overwrite=overwrite)
+            self._write(tx, change)
+            return change
 
     def update_attributes(
         self, tenant: str, entity_id: str, attrs: dict[str, list[AttributeInstance]]
     ) -> ChangeSet:
-        raise NotImplementedError
+        with self.store.transaction(tenant) as tx:
+            current = self._current(tx, entity_id)
+            change = updates.update_attributes(current, attrs, utc_now())
+            self._write(tx, change)
+            return change
 
     def merge(
         self, tenant: str, entity_id: str, patch: dict[str, list[AttributeInstance]]
     ) -> ChangeSet:
-        raise NotImplementedError
+        with self.store.transaction(tenant) as tx:
+            current = self._current(tx, entity_id)
+            change = updates.merge_entity(current, patch, utc_now())
+            self._write(tx, change)
+            return change
 
     def patch_attribute(
         self, tenant: str, entity_id: str, attr: str, fragment: AttributeInstance
     ) -> ChangeSet:
-        raise NotImplementedError
+        with self.store.transaction(tenant) as tx:
+            current = self._current(tx, entity_id)
+            change = updates.patch_attribute(current, attr, fragment, utc_now())
+            self._write(tx, change)
+            return change
 
     def delete_attribute(
         self,
@@ -73,13 +151,21 @@ class EntityService:
         dataset_id: str | None = None,
         delete_all: bool = False,
     ) -> None:
-        raise NotImplementedError
+        with self.store.transaction(tenant) as tx:
+            current = self._current(tx, entity_id)
+            change = updates.delete_attribute(
+                current, attr, utc_now(), dataset_id=dataset_id, delete_all=delete_all
+            )
+            self._write(tx, change)
 
     def delete(self, tenant: str, entity_id: str) -> None:
-        raise NotImplementedError
+        with self.store.transaction(tenant) as tx:
+            self._current(tx, entity_id)
+            tx.delete(entity_id)
 
+    # -- batch operations ----------------------------------------------------------------------
     def batch_create(self, tenant: str, entities: Sequence[EntityDoc]) -> BatchResult:
-        raise NotImplementedError
+        return self._batch(tenant, entities, "create")
 
     def batch_upsert(
         self,
@@ -90,12 +176,91 @@ class EntityService:
     ) -> BatchResult:
         """Create the new ones; replace (or, with ``update``, append attributes of) the others.
         One transaction for the whole batch: this is the fast ingest path."""
-        raise NotImplementedError
+        return self._batch(tenant, entities, "upsert-" + mode)
 
     def batch_update(
         self, tenant: str, entities: Sequence[EntityDoc], *, overwrite: bool = True
     ) -> BatchResult:
-        raise NotImplementedError
+        return self._batch(tenant, entities, "update" if overwrite else "update-noOverwrite")
 
     def batch_delete(self, tenant: str, entity_ids: Sequence[str]) -> BatchResult:
-        raise NotImplementedError
+        result = BatchResult()
+        with self.store.transaction(tenant) as tx:
+            existing = tx.get_for_update(list(dict.fromkeys(entity_ids)))
+            deleted: set[str] = set()
+            for entity_id in entity_ids:
+                if entity_id not in existing or entity_id in deleted:
+                    result.errors.append(BatchError(entity_id, _not_found(entity_id)))
+                    continue
+                tx.delete(entity_id)
+                deleted.add(entity_id)
+                result.success.append(entity_id)
+        return result
+
+    def _batch(self, tenant: str, entities: Sequence[EntityDoc], operation: str) -> BatchResult:
+        """Every batch write: one transaction, one ``get_for_update`` for all ids, each entity
+        computed in memory (later entries with the same id see the earlier ones), every
+        document written once at the end with all history rows in one call."""
+        result = BatchResult()
+        now = utc_now()
+        ids: list[str] = []
+        for entity in entities:
+            entity_id = entity.get("id")
+            if isinstance(entity_id, str) and entity_id:
+                ids.append(entity_id)
+        with self.store.transaction(tenant) as tx:
+            existing = tx.get_for_update(list(dict.fromkeys(ids))) if ids else {}
+            documents: dict[str, EntityDoc] = dict(existing)
+            new_ids: set[str] = set()
+            changed: dict[str, None] = {}
+            history: list[HistoryRow] = []
+            for entity in entities:
+                raw_id = entity.get("id")
+                entity_id = raw_id if isinstance(raw_id, str) else ""
+                try:
+                    if not entity_id:
+                        raise BadRequestData("the entity has no id")
+                    change = self._apply(operation, documents.get(entity_id), entity, now)
+                except CetateError as error:
+                    result.errors.append(BatchError(entity_id, error))
+                    continue
+                if entity_id not in documents:
+                    new_ids.add(entity_id)
+                    result.created.append(entity_id)
+                documents[entity_id] = change.entity
+                changed[entity_id] = None
+                history.extend(updates.history_rows(change))
+                result.success.append(entity_id)
+            for entity_id in changed:
+                if entity_id in new_ids:
+                    tx.insert(documents[entity_id])
+                else:
+                    tx.replace(documents[entity_id])
+            if history:
+                tx.append_history(history)
+        return result
+
+    @staticmethod
+    def _apply(
+        operation: str, current: EntityDoc | None, entity: EntityDoc, now: datetime
+    ) -> ChangeSet:
+        entity_id = str(entity["id"])
+        if operation == "create":
+            if current is not None:
+                raise AlreadyExists(f"entity {entity_id} already exists", entityId=entity_id)
+            return updates.create_entity(entity, now)
+        if operation.startswith("upsert-"):
+            if current is None:
+                return updates.create_entity(entity, now)
+            if operation == "upsert-replace":
+                return updates.replace_entity(current, entity, now)
+            return updates.append_attributes(
+                _merge_types(current, entity), attributes_of(entity), now, overwrite=True
+            )
+        # batch update: append attributes of existing entities
+        if current is None:
+            raise _not_found(entity_id)
+        change = updates.append_attributes(
+            current, attributes_of(entity), now, overwrite=operation == "update"
+        )
+        return change

@@ -1,0 +1,89 @@
+"""The FastAPI application: NGSI-LD API, health endpoint, and the console when installed."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from cetate import __version__ as cetate_version
+from cetate.api.ngsild import ngsild_router
+from cetate.api.problems import install_problem_handlers
+from cetate.api.responses import json_response
+from cetate.config import Settings
+from cetate.entities import EntityService
+from cetate.ngsi.jsonld import ContextResolver
+from cetate.store.base import ContextStore, open_store
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Cetate's context store through the NGSI-LD API (ETSI GS CIM 009): entities, batch
+operations, types and attributes, and attribute history (temporal API).
+
+Send `NGSILD-Tenant` to choose a municipality's tenant. Send the JSON-LD @context in a
+`Link` header with `application/json` bodies, or inside the body with `application/ld+json`.
+Errors are `application/problem+json` ProblemDetails.
+"""
+
+
+def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI:
+    """The whole HTTP application. Opens (and migrates) the store from
+    ``settings.database_url`` when none is given, and then also closes it on shutdown; a
+    given store is migrated too but left open (its owner closes it)."""
+    owns_store = store is None
+    the_store = store if store is not None else open_store(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owns_store:
+                await run_in_threadpool(the_store.close)
+
+    the_store.migrate()
+    app = FastAPI(
+        title="Cetate",
+        version=_version(),
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = the_store
+    app.state.entity_service = EntityService(the_store)
+    app.state.context_resolver = ContextResolver()
+    install_problem_handlers(app)
+    app.include_router(ngsild_router())
+
+    @app.get("/health", tags=["platform"], summary="Liveness and store check")
+    def health() -> Response:
+        the_store.get_setting("health-check")
+        return json_response({"status": "ok", "version": _version()})
+
+    _mount_console(app)
+    return app
+
+
+def _version() -> str:
+    return str(cetate_version)
+
+
+def _mount_console(app: FastAPI) -> None:
+    """``cetate.web.mount_console(app)`` when the console package is present."""
+    try:
+        web = importlib.import_module("cetate.web")
+    except ImportError as exc:
+        logger.info("console not mounted: %s", exc)
+        return
+    mount = getattr(web, "mount_console", None)
+    if mount is not None:
+        mount(app)

@@ -1,0 +1,161 @@
+"""``/ngsi-ld/v1/types`` and ``/ngsi-ld/v1/attributes``: what types and attributes exist
+(§5.7.5-§5.7.10, §6.25-§6.28)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from cetate.api.deps import JsonMediaDep, ReadAccessDep, RequestContextDep, StoreDep
+from cetate.api.ngsild.common import API_PREFIX
+from cetate.api.params import parse_bool
+from cetate.api.responses import json_response
+from cetate.errors import ResourceNotFound
+from cetate.store.base import AttributeSummary, TypeSummary
+
+router = APIRouter(prefix=API_PREFIX, tags=["NGSI-LD types and attributes"])
+
+DetailsQuery = Annotated[
+    str | None, Query(description="true: full descriptions instead of a list of names")
+]
+
+
+def _list_id(kind: str) -> str:
+    return f"urn:ngsi-ld:{kind}:{uuid.uuid4().hex}"
+
+
+def _readable_types(access: ReadAccessDep, store: StoreDep) -> list[TypeSummary]:
+    readable = access.readable_types()
+    if readable is not None and not readable:
+        access.check(None)
+    summaries = store.entity_types(access.name)
+    if readable is None:
+        return summaries
+    return [summary for summary in summaries if summary.type in readable]
+
+
+def _readable_attributes(access: ReadAccessDep, store: StoreDep) -> list[AttributeSummary]:
+    readable = access.readable_types()
+    if readable is not None:
+        # attributes are counted over every type: only principals with a role see them
+        access.check(None)
+    return store.attributes(access.name)
+
+
+@router.get("/types", summary="List entity types")
+def list_types(
+    access: ReadAccessDep,
+    store: StoreDep,
+    context: RequestContextDep,
+    media: JsonMediaDep,
+    details: DetailsQuery = None,
+) -> Response:
+    summaries = sorted(_readable_types(access, store), key=lambda summary: summary.type)
+    content: Any
+    if parse_bool(details, "details"):
+        content = [
+            {
+                "id": summary.type,
+                "type": "EntityType",
+                "typeName": context.compact_iri(summary.type),
+                "attributeNames": sorted(context.compact_iri(name) for name in summary.attributes),
+            }
+            for summary in summaries
+        ]
+    else:
+        content = {
+            "id": _list_id("EntityTypeList"),
+            "type": "EntityTypeList",
+            "typeList": [context.compact_iri(summary.type) for summary in summaries],
+        }
+    return json_response(content, media=media, context=context)
+
+
+@router.get("/types/{type_name}", summary="Describe one entity type")
+def describe_type(
+    type_name: str,
+    access: ReadAccessDep,
+    store: StoreDep,
+    context: RequestContextDep,
+    media: JsonMediaDep,
+) -> Response:
+    iri = context.expand_term(type_name)
+    access.check([iri])
+    summary = next((s for s in store.entity_types(access.name) if s.type == iri), None)
+    if summary is None:
+        raise ResourceNotFound(f"no entity has type {type_name!r}", typeName=type_name)
+    attribute_types: dict[str, frozenset[str]] = {
+        a.attribute: a.attribute_types for a in store.attributes(access.name)
+    }
+    content = {
+        "id": summary.type,
+        "type": "EntityTypeInfo",
+        "typeName": context.compact_iri(summary.type),
+        "entityCount": summary.entity_count,
+        "attributeDetails": [
+            {
+                "id": name,
+                "type": "Attribute",
+                "attributeName": context.compact_iri(name),
+                "attributeTypes": sorted(attribute_types.get(name, frozenset())),
+            }
+            for name in sorted(summary.attributes)
+        ],
+    }
+    return json_response(content, media=media, context=context)
+
+
+@router.get("/attributes", summary="List attributes")
+def list_attributes(
+    access: ReadAccessDep,
+    store: StoreDep,
+    context: RequestContextDep,
+    media: JsonMediaDep,
+    details: DetailsQuery = None,
+) -> Response:
+    summaries = sorted(_readable_attributes(access, store), key=lambda a: a.attribute)
+    content: Any
+    if parse_bool(details, "details"):
+        content = [_attribute(summary, context, with_counts=False) for summary in summaries]
+    else:
+        content = {
+            "id": _list_id("AttributeList"),
+            "type": "AttributeList",
+            "attributeList": [context.compact_iri(summary.attribute) for summary in summaries],
+        }
+    return json_response(content, media=media, context=context)
+
+
+@router.get("/attributes/{attr_name}", summary="Describe one attribute")
+def describe_attribute(
+    attr_name: str,
+    access: ReadAccessDep,
+    store: StoreDep,
+    context: RequestContextDep,
+    media: JsonMediaDep,
+) -> Response:
+    iri = context.expand_term(attr_name)
+    summary = next((a for a in _readable_attributes(access, store) if a.attribute == iri), None)
+    if summary is None:
+        raise ResourceNotFound(f"no entity has attribute {attr_name!r}", attributeName=attr_name)
+    return json_response(
+        _attribute(summary, context, with_counts=True), media=media, context=context
+    )
+
+
+def _attribute(
+    summary: AttributeSummary, context: RequestContextDep, *, with_counts: bool
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": summary.attribute,
+        "type": "Attribute",
+        "attributeName": context.compact_iri(summary.attribute),
+    }
+    if with_counts:
+        body["attributeCount"] = summary.attribute_count
+        body["attributeTypes"] = sorted(summary.attribute_types)
+    body["typeNames"] = sorted(context.compact_iri(name) for name in summary.types)
+    return body
