@@ -1,0 +1,445 @@
+"""The ``cetate`` command line: serve, init, token, import, export, demo.
+
+Thin on purpose: each command parses its options, opens the store and calls the module that does
+the work (:mod:`cetate.auth`, :mod:`cetate.ingest.files`, :mod:`cetate.export`,
+:mod:`cetate.demo`). Messages go to stderr; what a command produces (a token, an export) goes
+to stdout, so it can be piped.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from fastapi import FastAPI
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from cetate.config import Settings
+from cetate.errors import CetateError, NonexistentTenant
+
+app = typer.Typer(
+    name="cetate",
+    help="Cetate: an open-source NGSI-LD urban data platform for municipalities.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(help="API tokens for integrations.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+err = Console(stderr=True)
+out = Console()
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="sqlite:///path/to/file.db or postgresql://user@host/db "
+        "[default: $CETATE_DATABASE_URL, else sqlite:///./cetate.db]",
+        show_default=False,
+    ),
+]
+TenantOption = Annotated[
+    str, typer.Option("--tenant", "-t", help="Tenant (municipality) name, e.g. cluj.")
+]
+
+
+class Role(StrEnum):
+    admin = "admin"
+    operator = "operator"
+    viewer = "viewer"
+
+
+class ImportFormat(StrEnum):
+    ngsi_ld = "ngsi-ld"
+    geojson = "geojson"
+    csv = "csv"
+
+
+class ExportFormat(StrEnum):
+    ngsi_ld = "ngsi-ld"
+    geojson = "geojson"
+
+
+def _settings(database_url: str | None) -> Settings:
+    if database_url:
+        return Settings(database_url=database_url)
+    return Settings()
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _store(database_url: str | None) -> Iterator[Any]:
+    """An open, migrated store; CetateErrors inside become a message and exit code 2."""
+    from cetate.store.base import open_store
+
+    settings = _settings(database_url)
+    try:
+        store = open_store(settings.database_url)
+    except CetateError as exc:
+        raise _fail(exc.detail) from None
+    try:
+        store.migrate()
+        yield store
+    except CetateError as exc:
+        raise _fail(exc.detail) from None
+    finally:
+        store.close()
+
+
+def _require_tenant(store: Any, tenant: str) -> None:
+    if store.get_tenant(tenant) is None:
+        raise NonexistentTenant(
+            f"tenant {tenant!r} does not exist; create it with "
+            f"`cetate init --tenant {tenant} --admin <user>`"
+        )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
+
+
+# -- serve ----------------------------------------------------------------------------------
+
+
+def asgi_app_from_environment() -> FastAPI:
+    """The application built from CETATE_* environment variables (uvicorn factory for
+    ``cetate serve --workers N``, where each worker builds its own)."""
+    from cetate.api.app import create_app
+
+    return create_app(Settings())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    database_url: DatabaseUrl = None,
+    open_access: Annotated[
+        bool,
+        typer.Option(
+            "--open",
+            help="No authentication at all, for trying Cetate on your own machine. "
+            "Only on a loopback address.",
+        ),
+    ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (stateless; share the database).")
+    ] = 1,
+) -> None:
+    """Serve the NGSI-LD API and the console over HTTP (uvicorn)."""
+    import uvicorn
+
+    from cetate.auth.loopback import is_loopback_host, open_mode_warning
+
+    if open_access and not is_loopback_host(host):
+        raise _fail(
+            f"refusing to start in open mode (no authentication) on {host!r}: --open only "
+            "binds to a loopback address (127.0.0.1, ::1 or localhost). Drop --open to serve "
+            "other machines with authentication, or use --host 127.0.0.1."
+        )
+    settings = _settings(database_url)
+    os.environ["CETATE_DATABASE_URL"] = settings.database_url
+    os.environ["CETATE_OPEN_ACCESS"] = "true" if open_access else "false"
+    settings = Settings()
+    with _store(settings.database_url):
+        pass  # migrate once, before any worker starts
+    if open_access:
+        err.print(Text(open_mode_warning(host, port), style="bold red"), soft_wrap=True)
+    err.print(
+        f"Cetate on [bold]http://{host}:{port}/[/] with {_redact(settings.database_url)}",
+        highlight=False,
+    )
+    if workers > 1:
+        uvicorn.run(
+            "cetate.cli:asgi_app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+        )
+    else:
+        uvicorn.run(asgi_app_from_environment(), host=host, port=port, proxy_headers=True)
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, location = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{location}"
+
+
+# -- init and tokens --------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    tenant: TenantOption,
+    admin: Annotated[str, typer.Option("--admin", help="Username of the tenant's admin.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="The admin's password (at least 10 characters); asked when not given.",
+        ),
+    ],
+    title: Annotated[
+        str | None, typer.Option(help="Human name of the tenant, e.g. Cluj-Napoca.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a tenant (municipality) and its admin user; creates the database if needed."""
+    from cetate.auth.users import ensure_admin, ensure_tenant
+
+    with _store(database_url) as store:
+        existed = store.get_tenant(tenant) is not None
+        user_existed = store.get_user(admin.strip().lower()) is not None
+        ensure_tenant(store, tenant, title)
+        user = ensure_admin(store, tenant, admin, password)
+    err.print(
+        f"Tenant [bold]{tenant}[/] {'exists' if existed else 'created'}; "
+        f"[bold]{user.username}[/] is its admin"
+        + (" (existing user, password unchanged)." if user_existed else "."),
+        highlight=False,
+    )
+
+
+@token_app.command("create")
+def token_create(
+    tenant: TenantOption,
+    role: Annotated[Role, typer.Option(help="What the token may do in the tenant.")],
+    label: Annotated[
+        str | None, typer.Option(help="Who or what uses the token (shown in token lists).")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Issue an API bearer token; it is printed once and never shown again."""
+    from cetate.auth.tokens import issue_token
+
+    with _store(database_url) as store:
+        record, secret = issue_token(
+            store,
+            tenant,
+            role.value,
+            label or f"created with `cetate token create` on {date.today().isoformat()}",
+        )
+    err.print(
+        f"API token [bold]{record.token_id}[/] for tenant [bold]{tenant}[/] with role "
+        f"[bold]{record.role}[/]. Copy it now: it is not shown again.",
+        highlight=False,
+    )
+    out.print(secret, highlight=False, soft_wrap=True)
+
+
+# -- import and export ----------------------------------------------------------------------
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="The file to import.", show_default=False)],
+    tenant: TenantOption,
+    file_format: Annotated[
+        ImportFormat | None,
+        typer.Option("--format", "-f", help="File format [default: from the file extension]."),
+    ] = None,
+    entity_type: Annotated[
+        str | None,
+        typer.Option("--type", help="Entity type for GeoJSON features and CSV rows."),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="CSV column mapping (JSON); see docs/operations.md."),
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            "-c",
+            help="CSV column to attribute: COLUMN=ATTRIBUTE[:TYPE] (repeatable).",
+        ),
+    ] = None,
+    context: Annotated[
+        str | None,
+        typer.Option(help="@context URL for records without their own @context."),
+    ] = None,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Entities per write transaction.")] = 500,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import entities from NGSI-LD JSON, GeoJSON or CSV; reports rejected rows (exit 1)."""
+    from cetate.entities import EntityService
+    from cetate.ingest.files.csv_mapping import load_mapping, parse_column_options
+    from cetate.ingest.files.importer import guess_format, import_items, read_file
+    from cetate.ngsi.jsonld import ContextResolver
+
+    with _store(database_url) as store:
+        _require_tenant(store, tenant)
+        chosen = file_format.value if file_format else guess_format(file)
+        parsed = read_file(
+            file,
+            chosen,
+            ContextResolver(),
+            entity_type=entity_type,
+            mapping=load_mapping(mapping) if mapping else None,
+            columns=parse_column_options(column or []),
+            context=context,
+        )
+        with _progress() as progress:
+            task = progress.add_task(f"Importing {file.name}", total=parsed.total)
+            report = import_items(
+                parsed.items,
+                EntityService(store),
+                tenant,
+                chunk_size=chunk_size,
+                on_progress=lambda done: progress.advance(task, done),
+            )
+    out.print(
+        f"{file.name}: {report.rows} records read, {report.stored} entities stored, "
+        f"{len(report.rejected)} rejected.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if report.rejected:
+        _print_rejected(report.rejected)
+        raise typer.Exit(1)
+
+
+def _print_rejected(rejected: list[Any]) -> None:
+    """A table on a terminal; one ``row N (id): reason`` line each otherwise (for scripts)."""
+    if not out.is_terminal:
+        for failure in rejected:
+            out.print(
+                f"row {failure.row} ({failure.entity_id or 'no id'}): {failure.reason}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+        return
+    table = Table(title="Rejected records", show_lines=False, expand=False)
+    table.add_column("row", justify="right")
+    table.add_column("id", overflow="fold")
+    table.add_column("reason", overflow="fold")
+    for failure in rejected:
+        table.add_row(str(failure.row), Text(failure.entity_id or "—"), Text(failure.reason))
+    out.print(table)
+
+
+@app.command("export")
+def export_command(
+    tenant: TenantOption,
+    file_format: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ExportFormat.ngsi_ld,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output file [default: stdout].")
+    ] = None,
+    context: Annotated[
+        str | None,
+        typer.Option(help="@context URL to compact names with [default: NGSI-LD core]."),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Export every entity of a tenant as NGSI-LD JSON or GeoJSON (re-importable)."""
+    from cetate.export import export_tenant
+    from cetate.ngsi.jsonld import ContextResolver
+
+    with _store(database_url) as store:
+        _require_tenant(store, tenant)
+        ld_context = ContextResolver().resolve(context)
+        if output is None:
+            count = export_tenant(
+                store, tenant, ld_context, sys.stdout, file_format=file_format.value
+            )
+        else:
+            with output.open("w", encoding="utf-8") as handle:
+                count = export_tenant(
+                    store, tenant, ld_context, handle, file_format=file_format.value
+                )
+    err.print(
+        f"Exported {count} entities of tenant {tenant}" + (f" to {output}." if output else "."),
+        highlight=False,
+    )
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    database_url: DatabaseUrl = None,
+    tenant: TenantOption = "cluj",
+    hours: Annotated[
+        int, typer.Option(min=1, max=24 * 31, help="Hours of history to generate.")
+    ] = 7 * 24,
+) -> None:
+    """Create the demo city: Cluj-Napoca with a few hundred assets and sensors and a week of
+    hourly readings (idempotent)."""
+    from cetate.demo.city import DEMO_ADMIN, DEMO_PASSWORD
+    from cetate.demo.load import load_demo
+
+    with _store(database_url) as store, _progress() as progress:
+        task = progress.add_task("Writing the demo city", total=None)
+        report = load_demo(
+            store,
+            tenant=tenant,
+            hours=hours,
+            on_start=lambda total: progress.update(task, total=total),
+            on_progress=lambda done: progress.advance(task, done),
+        )
+    if report.already_loaded:
+        err.print(
+            f"The demo city is already in tenant [bold]{tenant}[/]; nothing written.",
+            highlight=False,
+        )
+    else:
+        err.print(
+            f"Demo city written to tenant [bold]{tenant}[/]: {report.entities} entities, "
+            f"{report.readings} readings of history.",
+            highlight=False,
+        )
+    password_line = (
+        f"password: [bold]{DEMO_PASSWORD}[/]"
+        if report.admin_created
+        else f"password: unchanged (the demo sets [bold]{DEMO_PASSWORD}[/] when it creates "
+        "the user)"
+    )
+    out.print(
+        Panel(
+            f"Sign in as [bold]{DEMO_ADMIN}[/]  {password_line}\n"
+            f"Tenant: [bold]{tenant}[/] (send NGSILD-Tenant: {tenant})",
+            title="Demo city (Cluj-Napoca)",
+            border_style="green",
+        ),
+        highlight=False,
+    )
+
+
+def main() -> None:  # pragma: no cover - the console script calls ``app`` directly
+    app()

@@ -1,0 +1,1 @@
+"""The demo city (``cetate demo``): Cluj-Napoca with a week of readings."""

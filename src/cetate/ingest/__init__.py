@@ -1,0 +1,1 @@
+"""Ingest: everything that brings data into the context store (devices, feeds, file imports)."""
