@@ -266,6 +266,14 @@ class ContextStore(abc.ABC):
     @abc.abstractmethod
     def revoke_token(self, token_id: str) -> None: ...
 
+    def list_tokens(self, tenant: str) -> list[ApiToken]:
+        """The API tokens of one tenant (revoked ones included), oldest first.
+
+        Not abstract so that backends written before it was added still load; backends should
+        override it (the console lists tokens and :mod:`cetate.auth.tokens` checks a token's
+        tenant before revoking it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement list_tokens")
+
     @abc.abstractmethod
     def get_setting(self, key: str) -> str | None:
         """Platform-wide key/value settings (e.g. the generated session secret)."""
