@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
 
 from cetate.entities import EntityService
 from cetate.errors import AlreadyExists, BadRequestData, ResourceNotFound
-from cetate.store.base import ContextStore, EntityQuery, TemporalQuery
+from cetate.ngsi.query_ast import AttrPath, Comparison
+from cetate.store.base import ContextStore, EntityQuery, GeoQuery, TemporalQuery
 
 EX = "https://example.org/"
 TENANT = "cluj"
@@ -213,6 +215,44 @@ def test_batch_upsert_is_one_ingest_path_with_history(
     assert history(store, "urn:ngsi-ld:WasteContainer:7") == [0.07, 0.14]
     count = store.query_entities(TENANT, EntityQuery(limit=0, count=True)).total
     assert count == 200
+
+
+def test_batch_upsert_update_keeps_the_query_indexes_current(
+    service: EntityService, store: ContextStore
+) -> None:
+    """The ingest path shares unchanged attributes between the old and the new document; the
+    store must still index every value and geometry that changed, and only those."""
+    location = "https://uri.etsi.org/ngsi-ld/location"
+
+    def point(lon: float, lat: float) -> list[dict[str, Any]]:
+        return [{"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}}]
+
+    service.batch_upsert(
+        TENANT,
+        [
+            container(n, fill=0.1, **{STATUS: prop("ok"), location: point(23.5, 46.7)})
+            for n in (1, 2)
+        ],
+    )
+    service.batch_upsert(TENANT, [container(1, fill=0.9)], mode="update")
+    service.batch_upsert(
+        TENANT,
+        [{"id": "urn:ngsi-ld:WasteContainer:2", "type": [TYPE], location: point(1, 1)}],
+        mode="update",
+    )
+    assert gc.isenabled()
+
+    def matching(node: Any = None, geo: GeoQuery | None = None) -> list[str]:
+        found = store.query_entities(TENANT, EntityQuery(q=node, geo=geo, limit=100)).entities
+        return [doc["id"] for doc in found]
+
+    assert matching(Comparison(AttrPath(FILL), ">", 0.5)) == ["urn:ngsi-ld:WasteContainer:1"]
+    assert matching(Comparison(AttrPath(FILL), "==", 0.1)) == ["urn:ngsi-ld:WasteContainer:2"]
+    assert len(matching(Comparison(AttrPath(STATUS), "==", "ok"))) == 2
+    near_old = GeoQuery("near", {"type": "Point", "coordinates": [23.5, 46.7]}, max_distance=10)
+    near_new = GeoQuery("near", {"type": "Point", "coordinates": [1, 1]}, max_distance=10)
+    assert matching(geo=near_old) == ["urn:ngsi-ld:WasteContainer:1"]
+    assert matching(geo=near_new) == ["urn:ngsi-ld:WasteContainer:2"]
 
 
 def test_batch_update_and_delete(service: EntityService, store: ContextStore) -> None:

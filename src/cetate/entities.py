@@ -7,7 +7,10 @@ here are already in stored form (expanded with their @context by the caller).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -63,6 +66,36 @@ def _merge_types(current: EntityDoc, new: EntityDoc) -> EntityDoc:
     merged = dict(current)
     merged["type"] = current_types
     return merged
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Automatic cyclic garbage collection off while a batch runs (process-wide, re-entrant
+    and thread-safe: it comes back on when the last batch that paused it ends, if it was on
+    before).
+
+    A batch allocates tens of thousands of short-lived containers (documents, instances, history
+    rows); with the collector on they get promoted and trigger full collections, which walk the
+    whole heap and cost a quarter of the ingest time. Everything a batch allocates is freed by
+    reference counting when it ends; the collector just runs a little later."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 class EntityService:
@@ -208,7 +241,7 @@ class EntityService:
             entity_id = entity.get("id")
             if isinstance(entity_id, str) and entity_id:
                 ids.append(entity_id)
-        with self.store.transaction(tenant) as tx:
+        with _cyclic_gc_paused(), self.store.transaction(tenant) as tx:
             existing = tx.get_for_update(list(dict.fromkeys(ids))) if ids else {}
             documents: dict[str, EntityDoc] = dict(existing)
             new_ids: set[str] = set()

@@ -29,6 +29,10 @@ from cetate.store.base import ContextStore, Tenant
 TENANT_HEADER: Final = "NGSILD-Tenant"
 JSONLD_CONTEXT_REL: Final = "http://www.w3.org/ns/json-ld#context"
 TENANT_NAME_RE: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+MAX_JSON_DEPTH: Final = 100
+"""Deepest nesting of arrays and objects accepted in a request body (the body itself is level
+1). NGSI-LD payloads need a handful of levels; far deeper documents would exhaust the recursion
+of the code that copies, stores and renders them."""
 
 JSON: Final = "application/json"
 LD_JSON: Final = "application/ld+json"
@@ -308,7 +312,26 @@ async def get_payload(request: Request, settings: SettingsDep, resolver: Resolve
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
+    if _nested_deeper_than(data, MAX_JSON_DEPTH):
+        raise InvalidRequest(
+            f"the request body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"
+        )
     return Payload(data=data, ld_json=ld_json, link=link, resolver=resolver)
+
+
+def _nested_deeper_than(data: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``data`` nest more than ``limit`` levels (iteratively, so
+    any depth orjson accepts is measured without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 PayloadDep = Annotated[Payload, Depends(get_payload)]

@@ -6,7 +6,11 @@ the API reports (``updated`` / ``notUpdated``).
 
 Rules common to every function here:
 
-* inputs are never mutated; the returned document is a fresh deep copy;
+* inputs are never mutated, and the returned document never shares anything with the
+  inputs that the function changed: it is a new dict, every attribute list that changed is a
+  new list and every instance written is a new dict (nested JSON values copied); attributes and
+  instances left untouched are *shared* with ``current`` (documents are never mutated in
+  place, so sharing is safe and saves deep copies on the ingest path);
 * ``createdAt`` / ``modifiedAt`` are platform-set: whatever a payload says is ignored;
 * an instance that is written keeps the ``createdAt`` of the instance it replaces (same
   attribute, same ``datasetId``) and gets ``modifiedAt = now``; a new instance gets both;
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from cetate.errors import ResourceNotFound
@@ -34,6 +38,9 @@ NGSI_LD_NULL: Final = "urn:ngsi-ld:null"
 """The value that, in a merge-patch or partial attribute update, deletes what it names."""
 
 _STAMPS: Final = ("createdAt", "modifiedAt")
+
+_ATOMIC: Final = frozenset({str, int, float, bool, type(None)})
+"""Types of JSON values that are immutable: shared, never copied."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +65,40 @@ class ChangeSet:
 # -- small helpers ------------------------------------------------------------------------
 
 
-def _attribute_names(entity: EntityDoc) -> list[str]:
-    return [k for k in entity if k not in ENTITY_KEYWORDS]
+def _copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists and scalars), much cheaper than
+    :func:`copy.deepcopy`; anything else falls back to it."""
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    if kind is dict:
+        return {key: _copy_json(item) for key, item in value.items()}
+    if kind is list:
+        return [_copy_json(item) for item in value]
+    return copy.deepcopy(value)
 
 
-def _find_instance(
-    instances: list[AttributeInstance], dataset_id: str | None
-) -> AttributeInstance | None:
-    for instance in instances:
+def _find_position(instances: list[AttributeInstance], dataset_id: str | None) -> int:
+    """The index of the instance with that datasetId, or -1."""
+    for position, instance in enumerate(instances):
         if instance.get("datasetId") == dataset_id:
-            return instance
-    return None
+            return position
+    return -1
+
+
+_last_stamp: tuple[datetime, str] | None = None
+
+
+def _stamp(now: datetime) -> str:
+    """:func:`format_datetime` of ``now``, remembering the last one (a batch stamps every
+    entity with the same moment)."""
+    global _last_stamp
+    last = _last_stamp
+    if last is not None and last[0] == now:
+        return last[1]
+    stamp = format_datetime(now)
+    _last_stamp = (now, stamp)
+    return stamp
 
 
 _TYPE_BY_VALUE_KEY: Final = (
@@ -92,13 +122,23 @@ def _implied_type(instance: AttributeInstance, previous: AttributeInstance | Non
 
 
 def _fresh_instance(
-    instance: AttributeInstance, stamp: str, previous: AttributeInstance | None
+    instance: AttributeInstance,
+    stamp: str,
+    previous: AttributeInstance | None,
+    *,
+    owned: bool = False,
 ) -> AttributeInstance:
     """A deep copy of ``instance`` with platform timestamps: createdAt from ``previous`` (the
-    instance it replaces) when there is one."""
-    fresh = copy.deepcopy(instance)
-    for key in _STAMPS:
-        fresh.pop(key, None)
+    instance it replaces) when there is one. With ``owned`` the instance is already a private
+    copy: its members are kept as they are."""
+    if owned:
+        fresh = {key: item for key, item in instance.items() if key not in _STAMPS}
+    else:
+        fresh = {
+            key: item if type(item) in _ATOMIC else _copy_json(item)
+            for key, item in instance.items()
+            if key not in _STAMPS
+        }
     if "type" not in fresh:
         fresh["type"] = _implied_type(fresh, previous)
     created = previous.get("createdAt") if previous is not None else None
@@ -122,15 +162,21 @@ def _finish(change: ChangeSet, stamp: str) -> ChangeSet:
 
 def create_entity(entity: EntityDoc, now: datetime) -> ChangeSet:
     """Stamp createdAt/modifiedAt on the entity and every instance; all instances written."""
-    stamp = format_datetime(now)
-    doc: EntityDoc = {k: copy.deepcopy(v) for k, v in entity.items() if k not in _STAMPS}
+    stamp = _stamp(now)
+    doc: EntityDoc = {}
+    change = ChangeSet(entity=doc)
+    for key, item in entity.items():
+        if key in _STAMPS:
+            continue
+        if key in ENTITY_KEYWORDS:
+            doc[key] = _copy_json(item)
+            continue
+        instances = [_fresh_instance(inst, stamp, None) for inst in item]
+        doc[key] = instances
+        change.written.extend((key, inst) for inst in instances)
+        change._mark_updated(key)
     doc["createdAt"] = stamp
     doc["modifiedAt"] = stamp
-    change = ChangeSet(entity=doc)
-    for attr in _attribute_names(doc):
-        doc[attr] = [_fresh_instance(inst, stamp, None) for inst in doc[attr]]
-        change.written.extend((attr, inst) for inst in doc[attr])
-        change._mark_updated(attr)
     return change
 
 
@@ -139,7 +185,7 @@ def replace_entity(current: EntityDoc, new: EntityDoc, now: datetime) -> ChangeS
 
     Attributes absent from ``new`` disappear; every instance in ``new`` is written as a new
     instance (createdAt = now). The entity keeps its id and its original createdAt."""
-    stamp = format_datetime(now)
+    stamp = _stamp(now)
     change = create_entity(new, now)
     change.entity["id"] = current["id"]
     change.entity["createdAt"] = current.get("createdAt", stamp)
@@ -159,16 +205,18 @@ def append_attributes(
     New attributes and new datasetIds are added. An existing instance (same attribute and
     datasetId) is replaced as a whole when ``overwrite``; otherwise it is left alone and
     reported in ``not_updated``."""
-    stamp = format_datetime(now)
-    change = ChangeSet(entity=copy.deepcopy(current))
+    stamp = _stamp(now)
+    change = ChangeSet(entity=dict(current))
     doc = change.entity
     for attr, instances in attrs.items():
         if attr in ENTITY_KEYWORDS:
             continue
-        existing: list[AttributeInstance] = doc.setdefault(attr, [])
+        existing: list[AttributeInstance] = list(doc.get(attr) or ())
+        changed = False
         for instance in instances:
             dataset_id = instance.get("datasetId")
-            previous = _find_instance(existing, dataset_id)
+            position = _find_position(existing, dataset_id)
+            previous = existing[position] if position >= 0 else None
             if previous is not None and not overwrite:
                 change.not_updated.append(
                     NotUpdated(
@@ -181,11 +229,14 @@ def append_attributes(
             if previous is None:
                 existing.append(fresh)
             else:
-                existing[existing.index(previous)] = fresh
+                existing[position] = fresh
+            changed = True
             change.written.append((attr, fresh))
             change._mark_updated(attr)
         if not existing:
-            del doc[attr]
+            doc.pop(attr, None)
+        elif changed:
+            doc[attr] = existing
     return _finish(change, stamp)
 
 
@@ -196,28 +247,32 @@ def update_attributes(
 
     Each existing instance named by the payload is replaced as a whole (keeping createdAt);
     attributes or datasetIds that the entity does not have are reported in ``not_updated``."""
-    stamp = format_datetime(now)
-    change = ChangeSet(entity=copy.deepcopy(current))
+    stamp = _stamp(now)
+    change = ChangeSet(entity=dict(current))
     doc = change.entity
     for attr, instances in attrs.items():
         if attr in ENTITY_KEYWORDS:
             continue
-        existing = doc.get(attr)
-        if not existing:
+        if not doc.get(attr):
             change.not_updated.append(NotUpdated(attr, "the entity has no such attribute"))
             continue
+        existing: list[AttributeInstance] = list(doc[attr])
+        changed = False
         for instance in instances:
             dataset_id = instance.get("datasetId")
-            previous = _find_instance(existing, dataset_id)
-            if previous is None:
+            position = _find_position(existing, dataset_id)
+            if position < 0:
                 change.not_updated.append(
                     NotUpdated(attr, f"the attribute has no {_dataset_label(dataset_id)}")
                 )
                 continue
-            fresh = _fresh_instance(instance, stamp, previous)
-            existing[existing.index(previous)] = fresh
+            fresh = _fresh_instance(instance, stamp, existing[position])
+            existing[position] = fresh
+            changed = True
             change.written.append((attr, fresh))
             change._mark_updated(attr)
+        if changed:
+            doc[attr] = existing
     return _finish(change, stamp)
 
 
@@ -228,8 +283,8 @@ def _is_null(value: Any) -> bool:
 def _merge_value(target: Any, patch: Any) -> Any:
     """RFC 7396 merge of JSON values, with ``urn:ngsi-ld:null`` (or null) deleting a member."""
     if not isinstance(patch, dict) or not isinstance(target, dict):
-        return copy.deepcopy(patch)
-    merged = copy.deepcopy(target)
+        return _copy_json(patch)
+    merged = _copy_json(target)
     for key, item in patch.items():
         if _is_null(item):
             merged.pop(key, None)
@@ -255,7 +310,7 @@ def _merge_instance(
     (a sub-attribute whose value is ``urn:ngsi-ld:null`` is removed); with ``merge_values`` a
     JSON-object ``value`` is merged member by member (RFC 7396), otherwise replaced. When the
     fragment changes the attribute type, the old value keys are dropped."""
-    merged = copy.deepcopy(previous)
+    merged: AttributeInstance = _copy_json(previous)
     new_type = fragment.get("type")
     if new_type is not None and new_type != previous.get("type"):
         for key in ("value", "object", "languageMap", "valueList", "objectList", "vocab"):
@@ -269,7 +324,7 @@ def _merge_instance(
             elif _is_null(item) and key not in ("value", "object", "type"):
                 merged.pop(key, None)
             else:
-                merged[key] = copy.deepcopy(item)
+                merged[key] = _copy_json(item)
             continue
         # a sub-attribute
         if isinstance(item, dict) and not _is_deletion(item):
@@ -277,11 +332,11 @@ def _merge_instance(
             if isinstance(old_sub, dict):
                 merged[key] = _merge_instance(old_sub, item, merge_values=merge_values)
             else:
-                merged[key] = copy.deepcopy(item)
+                merged[key] = _copy_json(item)
         elif isinstance(item, dict) or _is_null(item):
             merged.pop(key, None)
         else:
-            merged[key] = copy.deepcopy(item)
+            merged[key] = _copy_json(item)
     return merged
 
 
@@ -298,23 +353,26 @@ def merge_entity(
     replaced, never merged). A fragment whose value
     (``value``/``object``/…) is ``urn:ngsi-ld:null`` deletes the instance; deleting an
     instance that does not exist is reported in ``not_updated``."""
-    stamp = format_datetime(now)
-    change = ChangeSet(entity=copy.deepcopy(current))
+    stamp = _stamp(now)
+    change = ChangeSet(entity=dict(current))
     doc = change.entity
     for attr, instances in patch.items():
         if attr in ENTITY_KEYWORDS:
             continue
-        existing: list[AttributeInstance] = doc.setdefault(attr, [])
+        existing: list[AttributeInstance] = list(doc.get(attr) or ())
+        changed = False
         for fragment in instances:
             dataset_id = fragment.get("datasetId")
-            previous = _find_instance(existing, dataset_id)
+            position = _find_position(existing, dataset_id)
+            previous = existing[position] if position >= 0 else None
             if _is_deletion(fragment):
                 if previous is None:
                     change.not_updated.append(
                         NotUpdated(attr, f"cannot delete {_dataset_label(dataset_id)}: absent")
                     )
                 else:
-                    existing.remove(previous)
+                    del existing[position]
+                    changed = True
                     change._mark_updated(attr)
                 continue
             if previous is None:
@@ -322,12 +380,15 @@ def merge_entity(
                 existing.append(fresh)
             else:
                 merged = _merge_instance(previous, fragment, merge_values=True)
-                fresh = _fresh_instance(merged, stamp, previous)
-                existing[existing.index(previous)] = fresh
+                fresh = _fresh_instance(merged, stamp, previous, owned=True)
+                existing[position] = fresh
+            changed = True
             change.written.append((attr, fresh))
             change._mark_updated(attr)
         if not existing:
-            del doc[attr]
+            doc.pop(attr, None)
+        elif changed:
+            doc[attr] = existing
     return _finish(change, stamp)
 
 
@@ -340,20 +401,22 @@ def patch_attribute(
     The fragment's members replace the instance's (the ``value`` is replaced, not merged);
     sub-attributes are merged, and one set to ``urn:ngsi-ld:null`` is removed. Raises
     :class:`cetate.errors.ResourceNotFound` when the attribute or the datasetId is absent."""
-    stamp = format_datetime(now)
-    change = ChangeSet(entity=copy.deepcopy(current))
-    existing = change.entity.get(attr)
-    if attr in ENTITY_KEYWORDS or not existing:
+    stamp = _stamp(now)
+    change = ChangeSet(entity=dict(current))
+    if attr in ENTITY_KEYWORDS or not change.entity.get(attr):
         raise ResourceNotFound(f"entity {current.get('id')} has no attribute {attr}")
+    existing: list[AttributeInstance] = list(change.entity[attr])
     dataset_id = fragment.get("datasetId")
-    previous = _find_instance(existing, dataset_id)
-    if previous is None:
+    position = _find_position(existing, dataset_id)
+    if position < 0:
         raise ResourceNotFound(
             f"attribute {attr} of entity {current.get('id')} has no {_dataset_label(dataset_id)}"
         )
+    previous = existing[position]
     merged = _merge_instance(previous, fragment, merge_values=False)
-    fresh = _fresh_instance(merged, stamp, previous)
-    existing[existing.index(previous)] = fresh
+    fresh = _fresh_instance(merged, stamp, previous, owned=True)
+    existing[position] = fresh
+    change.entity[attr] = existing
     change.written.append((attr, fresh))
     change._mark_updated(attr)
     return _finish(change, stamp)
@@ -371,23 +434,25 @@ def delete_attribute(
 
     Without options the default instance is deleted; ``dataset_id`` names another instance;
     ``delete_all`` deletes every instance. Nothing is written (no history rows)."""
-    stamp = format_datetime(now)
-    change = ChangeSet(entity=copy.deepcopy(current))
+    stamp = _stamp(now)
+    change = ChangeSet(entity=dict(current))
     doc = change.entity
-    existing = doc.get(attr)
-    if attr in ENTITY_KEYWORDS or not existing:
+    if attr in ENTITY_KEYWORDS or not doc.get(attr):
         raise ResourceNotFound(f"entity {current.get('id')} has no attribute {attr}")
     if delete_all:
         del doc[attr]
     else:
-        previous = _find_instance(existing, dataset_id)
-        if previous is None:
+        existing: list[AttributeInstance] = list(doc[attr])
+        position = _find_position(existing, dataset_id)
+        if position < 0:
             raise ResourceNotFound(
                 f"attribute {attr} of entity {current.get('id')} has no "
                 f"{_dataset_label(dataset_id)}"
             )
-        existing.remove(previous)
-        if not existing:
+        del existing[position]
+        if existing:
+            doc[attr] = existing
+        else:
             del doc[attr]
     change._mark_updated(attr)
     return _finish(change, stamp)
@@ -402,14 +467,30 @@ def _number(instance: AttributeInstance) -> float | None:
     return float(value)
 
 
+def _moment(text: str) -> datetime:
+    """:func:`parse_datetime`, with a fast path for the platform's own format
+    (``2026-11-23T10:00:00.000Z``, which every sensor payload normalised by the API has)."""
+    if len(text) == 24 and text[23] == "Z" and text[10] == "T" and text[19] == ".":
+        try:
+            moment = datetime.fromisoformat(text)  # Python ≥ 3.11 reads the Z as UTC
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is UTC:
+                return moment
+    return parse_datetime(text)
+
+
 def history_rows(change: ChangeSet) -> list[HistoryRow]:
     """The history rows for everything the change wrote.
 
     ``observed_at`` is the instance's observedAt, else its modifiedAt (the write time);
-    ``number`` is the value of a numeric Property (booleans excluded)."""
+    ``number`` is the value of a numeric Property (booleans excluded). A row's ``instance`` is
+    the instance of the change's document itself, not a copy: neither may be mutated."""
     entity = change.entity
     types = entity.get("type") or []
     entity_type = types[0] if isinstance(types, list) and types else str(types or "")
+    entity_id = entity["id"]
     rows: list[HistoryRow] = []
     for attr, instance in change.written:
         moment = instance.get("observedAt") or instance.get("modifiedAt")
@@ -417,15 +498,21 @@ def history_rows(change: ChangeSet) -> list[HistoryRow]:
             moment = entity.get("modifiedAt") or entity.get("createdAt")
         if not isinstance(moment, str):
             raise ValueError(f"instance of {attr} has neither observedAt nor modifiedAt")
+        value = instance.get("value")
+        if type(value) is float and instance.get("type", "Property") == "Property":
+            number: float | None = value
+        else:
+            number = _number(instance)
+        # positional: entity_id, attr, instance, observed_at, dataset_id, number, entity_type
         rows.append(
             HistoryRow(
-                entity_id=entity["id"],
-                attr=attr,
-                instance=copy.deepcopy(instance),
-                observed_at=parse_datetime(moment),
-                dataset_id=instance.get("datasetId"),
-                number=_number(instance),
-                entity_type=entity_type,
+                entity_id,
+                attr,
+                instance,
+                _moment(moment),
+                instance.get("datasetId"),
+                number,
+                entity_type,
             )
         )
     return rows

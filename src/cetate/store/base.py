@@ -173,7 +173,13 @@ class ApiToken:
 
 
 class StoreTransaction(abc.ABC):
-    """Writes of one tenant that commit together or not at all."""
+    """Writes of one tenant that commit together or not at all.
+
+    The instance lists and instances of documents handed to or returned by a transaction are
+    not to be changed in place while it runs: a changed attribute is written as a new list, in
+    a document that may share the attributes that did not change (as :mod:`cetate.ngsi.updates`
+    builds them). Backends may rely on it: SQLite skips re-indexing an attribute whose list is
+    the very object it read or last wrote."""
 
     @abc.abstractmethod
     def get_for_update(self, entity_ids: Sequence[str]) -> dict[str, EntityDoc]:

@@ -115,9 +115,15 @@ class IndexedForm:
     """(attr, geometry as JSON text) for every GeoProperty instance"""
 
 
-def indexed_form(doc: EntityDoc) -> IndexedForm:
+def entity_types_of(doc: EntityDoc) -> tuple[str, ...]:
+    """The entity's types as :attr:`IndexedForm.types` holds them."""
     types = doc.get("type") or ()
-    form = IndexedForm(types=tuple(types) if isinstance(types, list | tuple) else (str(types),))
+    return tuple(types) if isinstance(types, list | tuple) else (str(types),)
+
+
+def indexed_form(doc: EntityDoc) -> IndexedForm:
+    form = IndexedForm(types=entity_types_of(doc))
+    attrs = form.attrs
     for attr, instances in doc.items():
         if attr in ENTITY_KEYWORDS:
             continue
@@ -129,7 +135,7 @@ def indexed_form(doc: EntityDoc) -> IndexedForm:
             if not isinstance(instance, dict):
                 continue
             kind = str(instance.get("type", "Property"))
-            form.attrs[(attr, position)] = (kind, scalar_value(instance))
+            attrs[(attr, position)] = (kind, scalar_value(instance))
             if kind == "GeoProperty" and isinstance(instance.get("value"), dict):
                 form.geos.append((attr, dumps(instance["value"])))
     return form

@@ -210,6 +210,10 @@ def retrieve_entity(
         access.check(None)
     entity = store.get_entity(access.name, entity_id)
     if entity is None:
+        if readable is not None:
+            # without a role, a missing entity is refused like a non-public one: the answer
+            # must not tell which ids exist in a tenant
+            access.check(None)
         raise ResourceNotFound(f"entity {entity_id} does not exist", entityId=entity_id)
     access.check(entity.get("type", []))
     item = render(

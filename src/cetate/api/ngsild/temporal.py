@@ -151,11 +151,16 @@ def _datetime(text: str, parameter: str) -> datetime:
 
 def _duration(text: str) -> timedelta:
     try:
-        return parse_duration(text)
+        period = parse_duration(text)
     except CetateError as exc:
         raise InvalidRequest(f"aggrPeriodDuration {text!r}: {exc.detail}") from None
     except ValueError as exc:
         raise InvalidRequest(f"aggrPeriodDuration {text!r}: {exc}") from None
+    if period < timedelta(milliseconds=1):
+        raise InvalidRequest(
+            f"aggrPeriodDuration {text!r} must be positive (at least 1 ms), e.g. PT1H"
+        )
+    return period
 
 
 def _compact_types(types: Sequence[str], context: LdContext) -> Any:
@@ -383,6 +388,8 @@ def retrieve_temporal(
         access.check(None)
     current = store.get_entity(access.name, entity_id)
     if current is None:
+        if readable is not None:
+            access.check(None)  # as in retrieve_entity: do not reveal which ids exist
         raise ResourceNotFound(f"entity {entity_id} does not exist", entityId=entity_id)
     access.check(current.get("type", []))
     history_attrs = parse_attrs(attrs, context)
