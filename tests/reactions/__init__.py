@@ -1,0 +1,1 @@
+"""Room 3: reactions to context changes (subscriptions, rules, alerts, scheduler)."""
