@@ -1,8 +1,9 @@
 """Backend-neutral helpers shared by the SQL stores (SQLite, PostgreSQL).
 
 Nothing here talks to a database: it turns stored-form documents into the rows that side
-tables index (types, scalar attribute values, geometries), converts times, decides which
-``q`` comparisons a backend can run on a scalar-value column, and assembles temporal answers.
+tables index (types, scalar attribute values, geometries), converts times, and decides the
+time bounds and buckets of temporal answers. (What ``q`` compilation shares is in
+:mod:`cetate.store.q_compilation`.)
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any, Final
 
 import orjson
 
+from cetate.errors import InvalidRequest
 from cetate.ngsi.model import ENTITY_KEYWORDS, AttributeInstance, EntityDoc
-from cetate.ngsi.query_ast import Comparison, Scalar, ValueList, ValueRange
+from cetate.store.base import TemporalQuery, Timerel
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MS: Final = timedelta(milliseconds=1)
@@ -27,8 +29,6 @@ SCALAR_ATTRIBUTE_FIELDS: Final = {
     "VocabProperty": "vocab",
 }
 """Where the comparable value of an instance lives, per attribute type."""
-
-TIME_KEYWORDS: Final = frozenset({"observedAt", "createdAt", "modifiedAt", "unitCode", "datasetId"})
 
 _INT64_MAX: Final = 2**63 - 1
 
@@ -141,43 +141,39 @@ def indexed_form(doc: EntityDoc) -> IndexedForm:
     return form
 
 
-# -- q compilation support ----------------------------------------------------------------
+# -- temporal queries ---------------------------------------------------------------------
 
 
-def is_simple_path(comparison_path: Any) -> bool:
-    """An attribute with no sub-attribute and no member path: comparable on the scalar column."""
-    return not comparison_path.sub and not comparison_path.member
+def time_bounds(
+    timerel: Timerel, time_at: datetime, end_time_at: datetime | None
+) -> list[tuple[str, datetime]]:
+    """(operator, moment) conditions on the time property: before: t < timeAt; after:
+    t >= timeAt; between: timeAt <= t < endTimeAt."""
+    if timerel == "before":
+        return [("<", time_at)]
+    if timerel == "after":
+        return [(">=", time_at)]
+    if end_time_at is None:
+        raise InvalidRequest("timerel=between needs endTimeAt")
+    return [(">=", time_at), ("<", end_time_at)]
 
 
-def _scalar_kind(value: Scalar) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "text"
+def bucket_origin(query: TemporalQuery) -> datetime | None:
+    """Where aggregation buckets start: ``timeAt`` for after/between, else None (the first
+    instance of each attribute)."""
+    if query.time_at is not None and query.timerel in ("after", "between"):
+        return query.time_at
     return None
 
 
-def comparison_kind(node: Comparison) -> str | None:
-    """``"number"`` or ``"text"`` when a backend can run the comparison on the scalar-value
-    column (a simple path; literals all numbers or all strings, no booleans), else None."""
-    if not is_simple_path(node.path) or node.path.attr in TIME_KEYWORDS:
-        return None
-    value = node.value
-    if node.op in ("~=", "!~="):
-        return "text" if isinstance(value, str) else None
-    if isinstance(value, ValueRange):
-        if node.op not in ("==", "!="):
-            return None
-        low, high = _scalar_kind(value.low), _scalar_kind(value.high)
-        return low if low is not None and low == high else None
-    if isinstance(value, ValueList):
-        if node.op not in ("==", "!=") or not value.items:
-            return None
-        kinds = {_scalar_kind(item) for item in value.items}
-        return kinds.pop() if len(kinds) == 1 and None not in kinds else None
-    return _scalar_kind(value)
+def single_bucket_end(query: TemporalQuery) -> datetime | None:
+    """The end of the one bucket of an aggregation without a period: ``endTimeAt`` (between)
+    or ``timeAt`` (before), else None (the last instance)."""
+    if query.timerel == "between" and query.end_time_at is not None:
+        return query.end_time_at
+    if query.timerel == "before" and query.time_at is not None:
+        return query.time_at
+    return None
 
 
 # -- aggregation --------------------------------------------------------------------------
