@@ -133,3 +133,11 @@ class StoreUnavailable(CetateError):
     status = 503
     problem_type = "urn:cetate:errors:StoreUnavailable"
     title = "Store unavailable"
+
+
+class RecordConflict(CetateError):
+    """Someone else changed the record since it was read (optimistic concurrency)."""
+
+    status = 409
+    problem_type = "urn:cetate:errors:Conflict"
+    title = "Conflict"

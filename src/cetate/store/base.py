@@ -172,6 +172,55 @@ class ApiToken:
     revoked: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A small JSON document of a platform feature (a subscription, a rule, a device's
+    credentials, a rule's evaluation state …), kept per tenant under ``(kind, key)``."""
+
+    tenant: str
+    kind: str
+    """what it is: ``subscription``, ``rule``, ``device-credentials`` …"""
+    key: str
+    data: dict[str, Any]
+    version: int
+    """1 on insert, +1 on every replace (optimistic concurrency)"""
+    updated_at: datetime
+    lookup: str | None = None
+    """an optional second key, unique per kind across all tenants (e.g. a token key)"""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """One unit of work in a durable queue (the notification outbox, …)."""
+
+    id: int
+    tenant: str
+    queue: str
+    payload: dict[str, Any]
+    attempts: int
+    """how many times it has been claimed, this claim included"""
+    due_at: datetime
+    created_at: datetime
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A rejected device message, kept with its raw payload so it can be replayed."""
+
+    id: int
+    tenant: str
+    source: str
+    """``mqtt`` or ``http``"""
+    device: str | None
+    received_at: datetime
+    reason: str
+    """a reason code (``malformed_json``, ``out_of_range`` …)"""
+    detail: str
+    payload: bytes
+    replayed_at: datetime | None = None
+
+
 class StoreTransaction(abc.ABC):
     """Writes of one tenant that commit together or not at all.
 
@@ -200,6 +249,14 @@ class StoreTransaction(abc.ABC):
     @abc.abstractmethod
     def append_history(self, rows: Sequence[HistoryRow]) -> None:
         """Record attribute instances in the history."""
+
+    def enqueue(
+        self, queue: str, payloads: Sequence[Mapping[str, Any]], *, due_at: datetime | None = None
+    ) -> None:
+        """Add work items for this transaction's tenant that become visible only when the
+        transaction commits (the transactional outbox: a notification is queued if and only
+        if the change that caused it is stored)."""
+        raise NotImplementedError
 
 
 class ContextStore(abc.ABC):
@@ -286,6 +343,126 @@ class ContextStore(abc.ABC):
 
     @abc.abstractmethod
     def put_setting(self, key: str, value: str) -> None: ...
+
+    # -- records: small documents of platform features -------------------------------------
+    # Not abstract while the backends gain them (issue 4); each raises until implemented.
+    def get_record(self, tenant: str, kind: str, key: str) -> Record | None:
+        raise NotImplementedError
+
+    def find_record(self, kind: str, lookup: str) -> Record | None:
+        """The record of this kind whose ``lookup`` key this is, in any tenant."""
+        raise NotImplementedError
+
+    def put_record(
+        self,
+        tenant: str,
+        kind: str,
+        key: str,
+        data: Mapping[str, Any],
+        *,
+        expected_version: int | None,
+        lookup: str | None = None,
+    ) -> Record:
+        """Insert (``expected_version=None``; :class:`cetate.errors.AlreadyExists` when the key
+        or the lookup is taken) or replace (only if the stored version equals
+        ``expected_version``, else :class:`cetate.errors.RecordConflict`). Increases
+        :meth:`records_generation` of the kind in the same transaction."""
+        raise NotImplementedError
+
+    def delete_record(self, tenant: str, kind: str, key: str) -> bool:
+        """Whether there was one. Increases :meth:`records_generation` of the kind."""
+        raise NotImplementedError
+
+    def list_records(
+        self, tenant: str | None, kind: str, *, limit: int = 1000, offset: int = 0
+    ) -> list[Record]:
+        """Records of a kind ordered by key; ``tenant=None`` lists every tenant's (for
+        workers that serve all tenants)."""
+        raise NotImplementedError
+
+    def records_generation(self, kind: str) -> int:
+        """A number that grows whenever a record of this kind is put or deleted, read fresh
+        from the database: caches compare it to know they are stale."""
+        raise NotImplementedError
+
+    # -- durable work queues -----------------------------------------------------------------
+    def enqueue(
+        self,
+        tenant: str,
+        queue: str,
+        payloads: Sequence[Mapping[str, Any]],
+        *,
+        due_at: datetime | None = None,
+    ) -> None:
+        """Add work items now (outside any entity transaction)."""
+        raise NotImplementedError
+
+    def claim(
+        self, queue: str, *, worker: str, limit: int, lease: timedelta, now: datetime | None = None
+    ) -> list[QueueItem]:
+        """Up to ``limit`` items that are due and not leased by a live worker, oldest due
+        first, leased to ``worker`` for ``lease``; ``attempts`` is incremented. Safe with many
+        workers in many processes: an item is never handed to two workers while leased."""
+        raise NotImplementedError
+
+    def complete(self, item_ids: Sequence[int]) -> None:
+        """Done: remove the items."""
+        raise NotImplementedError
+
+    def retry(self, item_id: int, *, due_at: datetime, error: str) -> None:
+        """Release the lease and make the item due again at ``due_at``."""
+        raise NotImplementedError
+
+    def queue_length(self, queue: str, tenant: str | None = None) -> int:
+        raise NotImplementedError
+
+    # -- dead letters --------------------------------------------------------------------------
+    def add_dead_letter(
+        self,
+        tenant: str,
+        *,
+        source: str,
+        device: str | None,
+        received_at: datetime,
+        reason: str,
+        detail: str,
+        payload: bytes,
+    ) -> int:
+        raise NotImplementedError
+
+    def list_dead_letters(
+        self,
+        tenant: str,
+        *,
+        device: str | None = None,
+        reason: str | None = None,
+        include_replayed: bool = False,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[DeadLetter]:
+        """Newest first."""
+        raise NotImplementedError
+
+    def get_dead_letter(self, tenant: str, dead_letter_id: int) -> DeadLetter | None:
+        raise NotImplementedError
+
+    def mark_replayed(self, tenant: str, dead_letter_id: int, at: datetime) -> None:
+        raise NotImplementedError
+
+    def count_dead_letters(self, tenant: str) -> dict[str, int]:
+        """Not-yet-replayed dead letters per reason."""
+        raise NotImplementedError
+
+    # -- leases: one process at a time runs a job ---------------------------------------------
+    def acquire_lease(
+        self, name: str, holder: str, ttl: timedelta, now: datetime | None = None
+    ) -> bool:
+        """True when ``holder`` now holds the lease ``name`` until now + ttl: it was free,
+        expired, or already held by ``holder`` (renewal). Atomic across processes."""
+        raise NotImplementedError
+
+    def release_lease(self, name: str, holder: str) -> None:
+        raise NotImplementedError
 
 
 def open_store(database_url: str) -> ContextStore:
