@@ -10,7 +10,7 @@ import pytest
 
 from cetate.store.base import ContextStore, open_store
 
-pytest_plugins = ["tests.support.postgres_server"]
+pytest_plugins = ["tests.support.postgres_server", "tests.support.mosquitto_server"]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -41,3 +41,36 @@ class Settings(BaseSettings):
     map_tile_url: str = ""
     """Tile URL template for the console map (``https://tile.example/{z}/{x}/{y}.png``). Empty:
     no tile layer, a neutral background (works offline)."""
+
+    smtp_host: str = ""
+    """SMTP server for email notifications. Empty (the default): email is disabled."""
+
+    smtp_port: int = 587
+    """SMTP port: 587 (submission, with STARTTLS), 465 (TLS from the first byte) or 25."""
+
+    smtp_starttls: bool = True
+    """Upgrade the connection with STARTTLS; refuse to send when the server does not offer
+    it. Ignored on port 465, which is TLS from the start."""
+
+    smtp_username: str = ""
+    """Login for the SMTP server; empty: no authentication."""
+
+    smtp_password: str = ""
+
+    smtp_from: str = ""
+    """Sender of notification emails: an address, or a name and an address such as
+    ``Primăria Cluj-Napoca <alerte@primariaclujnapoca.ro>``."""
+
+    mqtt_builtin: bool = True
+    """Run the built-in MQTT broker (amqtt) inside ``cetate serve``. Ignored when
+    ``mqtt_external_url`` is set."""
+
+    mqtt_host: str = "127.0.0.1"
+    """Address the built-in broker listens on (``0.0.0.0`` for devices on other machines)."""
+
+    mqtt_port: int = 1883
+    """Port the built-in broker listens on."""
+
+    mqtt_external_url: str = ""
+    """Production: ``mqtt://user:password@host:1883`` (or ``mqtts://…:8883``) of an external
+    broker such as Mosquitto; Cetate connects to it as a client and runs no broker itself."""

@@ -1110,21 +1110,38 @@ def test_batch_delete_deletes_the_good_and_reports_each_bad(world: World) -> Non
     assert world.store.get_entity("cluj", S1) == s1_before
 
 
-def test_a_batch_with_an_unknown_context_reports_every_entity(world: World) -> None:
-    """The Link header context applies to each entity of a batch: each is reported with
-    LdContextNotAvailable (503) and none is stored."""
+@pytest.mark.parametrize(
+    ("operation", "batch"),
+    [
+        ("create", [sensor(7), sensor(8)]),
+        ("upsert", [sensor(1), sensor(7)]),
+        ("update", [{"id": S1, "temperature": 1.0}, {"id": S2, "temperature": 2.0}]),
+    ],
+)
+def test_a_batch_with_an_unknown_link_context_fails_as_a_whole(
+    world: World, operation: str, batch: list[Any]
+) -> None:
+    """The Link header's @context is the request's, not an entity's: when it is not available
+    the whole request is one 503 LdContextNotAvailable (no 207 with an error per entity), and
+    nothing is stored."""
     before = world.snapshot()
+    response = world.client.post(f"{OPS}/{operation}", json=batch, headers=link(UNKNOWN_CONTEXT))
+    assert_problem(response, 503, NO_CONTEXT, "example.invalid")
+    assert world.snapshot() == before
+
+
+def test_a_batch_entity_with_an_unknown_body_context_is_its_own_error(world: World) -> None:
+    """With application/ld+json every entity carries its own @context: an unavailable one is
+    that entity's error, and the others are stored."""
+    good = {**sensor(7), "@context": CORE_CONTEXT}
+    unknown = {**sensor(8), "@context": UNKNOWN_CONTEXT}
     response = world.client.post(
-        f"{OPS}/upsert", json=[sensor(1), sensor(7)], headers=link(UNKNOWN_CONTEXT)
+        f"{OPS}/create", content=body([good, unknown]), headers={"Content-Type": LD_JSON}
     )
     errors = _errors(response)
-    assert response.json()["success"] == []
-    assert sorted(errors) == [S1, "urn:ngsi-ld:Sensor:0007"]
-    for problem in errors.values():
-        assert problem["type"] == NO_CONTEXT
-        assert problem["status"] == 503
-        assert "example.invalid" in problem["detail"]
-    assert world.snapshot() == before
+    assert response.json()["success"] == ["urn:ngsi-ld:Sensor:0007"]
+    assert errors["urn:ngsi-ld:Sensor:0008"]["type"] == NO_CONTEXT
+    assert world.store.get_entity("cluj", "urn:ngsi-ld:Sensor:0008") is None
 
 
 def test_a_batch_of_only_bad_entities_changes_nothing(world: World) -> None:

@@ -777,7 +777,8 @@ def served_routes(app: FastAPI) -> set[tuple[str, str]]:
         routes = iter_route_contexts(app.routes)
     found: set[tuple[str, str]] = set()
     for route in routes:
-        path = getattr(route, "path", None)
+        # the path as documented: without convertors such as {entity_id:segment}
+        path = getattr(route, "path_format", getattr(route, "path", None))
         methods = getattr(route, "methods", None)
         if isinstance(path, str) and methods:
             found.update((method, path) for method in methods if method != "HEAD")
@@ -1017,7 +1018,7 @@ def test_revoked_token_and_session_cookie_do_not_cross_tenants(seeded: World) ->
 # -- the console ----------------------------------------------------------------------------------
 
 CONSOLE_JSON: Final = ("/console/api/geojson", "/console/api/history")
-CONSOLE_PAGES: Final = ("/", "/entities", "/map", "/entities/{entity_id:path}")
+CONSOLE_PAGES: Final = ("/", "/entities", "/map", "/entities/{entity_id}")
 
 
 NOT_TENANT_DATA: Final = ("/health", "/login", "/openapi.json", "/docs", "/docs/oauth2-redirect")

@@ -13,10 +13,12 @@ from starlette.responses import Response
 
 from cetate import __version__ as cetate_version
 from cetate.api.ngsild import ngsild_router
+from cetate.api.paths import EchoTenant, PathSegments
 from cetate.api.problems import install_problem_handlers
 from cetate.api.responses import json_response
 from cetate.config import Settings
 from cetate.entities import EntityService
+from cetate.ingest.mqtt.runtime import mqtt_runtime
 from cetate.ngsi.jsonld import ContextResolver
 from cetate.store.base import ContextStore, open_store
 
@@ -42,7 +44,8 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            yield
+            async with mqtt_runtime(settings) as app.state.mqtt:
+                yield
         finally:
             if owns_store:
                 await run_in_threadpool(the_store.close)
@@ -62,6 +65,8 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
     app.state.entity_service = EntityService(the_store)
     app.state.context_resolver = ContextResolver()
     install_problem_handlers(app)
+    app.add_middleware(EchoTenant)
+    app.add_middleware(PathSegments)
     app.include_router(ngsild_router())
 
     @app.get("/health", tags=["platform"], summary="Liveness and store check")

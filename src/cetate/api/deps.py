@@ -241,6 +241,11 @@ class Payload:
     """the Link header context (application/json bodies)"""
     resolver: ContextResolver
 
+    def link_context(self) -> LdContext:
+        """The resolved @context of the Link header (the core context without one). It
+        belongs to the whole request: when it is not available, the request fails."""
+        return self.resolver.resolve(self.link)
+
     def context_for(self, item: Mapping[str, Any]) -> LdContext:
         """The resolved @context of one object of the body."""
         if self.ld_json:
@@ -255,7 +260,7 @@ class Payload:
                 "@context in a body needs Content-Type application/ld+json; with "
                 "application/json send the context in a Link header"
             )
-        return self.resolver.resolve(self.link)
+        return self.link_context()
 
     def object(self) -> dict[str, Any]:
         if not isinstance(self.data, dict):

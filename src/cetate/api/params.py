@@ -17,11 +17,9 @@ from cetate.ngsi.geo import parse_geo_query
 from cetate.ngsi.jsonld import LdContext
 from cetate.ngsi.query_ast import QueryNode, TypeExpr, TypeName, TypeOr
 from cetate.ngsi.query_language import map_attribute_names, parse_q
-from cetate.ngsi.representation import Representation
+from cetate.ngsi.representation import Representation, is_uri
 from cetate.ngsi.type_expr import map_type_names, parse_type_expr, type_names
 from cetate.store.base import EntityQuery, GeoQuery
-
-URI_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 
 ENTITY_OPTIONS: Final = frozenset({"keyValues", "simplified", "concise", "normalized", "sysAttrs"})
 
@@ -64,10 +62,6 @@ def representation(options: set[str], format_: str | None) -> Representation:
     if "concise" in options:
         return "concise"
     return "normalized"
-
-
-def is_uri(value: str) -> bool:
-    return bool(URI_RE.fullmatch(value))
 
 
 def check_entity_id(value: str, parameter: str = "id") -> str:

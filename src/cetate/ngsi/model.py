@@ -71,6 +71,17 @@ ATTRIBUTE_TYPES: Final = frozenset(
     }
 )
 
+VALUE_KEYS: Final = {
+    "Property": "value",
+    "GeoProperty": "value",
+    "Relationship": "object",
+    "LanguageProperty": "languageMap",
+    "ListProperty": "valueList",
+    "ListRelationship": "objectList",
+    "VocabProperty": "vocab",
+}
+"""The member of an instance that carries the value, by attribute type."""
+
 ATTRIBUTE_KEYWORDS: Final = frozenset(
     {
         "type",

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from cetate.errors import InvalidRequest, TooComplexQuery
-from cetate.ngsi.model import EntityDoc
+from cetate.ngsi.model import VALUE_KEYS, EntityDoc
 from cetate.ngsi.query_ast import (
     And,
     AttrPath,
@@ -84,15 +84,6 @@ _DATETIME = re.compile(
 )
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
-_VALUE_KEYS: Final = {
-    "Property": "value",
-    "GeoProperty": "value",
-    "Relationship": "object",
-    "LanguageProperty": "languageMap",
-    "ListProperty": "valueList",
-    "ListRelationship": "objectList",
-    "VocabProperty": "vocab",
-}
 
 
 # -- parsing ----------------------------------------------------------------------------
@@ -421,7 +412,7 @@ def _instance_values(instance: Any) -> Iterator[Any]:
     """The comparable value(s) of one attribute instance, by attribute type."""
     if not isinstance(instance, dict):
         return
-    key = _VALUE_KEYS.get(instance.get("type", "Property"), "value")
+    key = VALUE_KEYS.get(instance.get("type", "Property"), "value")
     if key not in instance:
         return
     value = instance[key]

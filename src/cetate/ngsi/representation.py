@@ -37,6 +37,7 @@ from cetate.ngsi.jsonld import LdContext
 from cetate.ngsi.model import (
     ATTRIBUTE_KEYWORDS,
     ATTRIBUTE_TYPES,
+    VALUE_KEYS,
     AttributeInstance,
     EntityDoc,
 )
@@ -47,30 +48,12 @@ Representation = Literal["normalized", "concise", "keyValues"]
 NGSI_LD_NULL: Final = "urn:ngsi-ld:null"
 """The explicit null of NGSI-LD merge-patch (§5.6.17): the attribute is to be deleted."""
 
-GEOMETRY_TYPES: Final = frozenset(
-    {
-        "Point",
-        "MultiPoint",
-        "LineString",
-        "MultiLineString",
-        "Polygon",
-        "MultiPolygon",
-        "GeometryCollection",
-    }
-)
+GEOMETRY_TYPES: Final = frozenset({*geo.GEOMETRY_TYPES, "GeometryCollection"})
+"""The ``type`` of a JSON object taken for a GeoJSON geometry (validation refuses a
+GeometryCollection, which :mod:`cetate.ngsi.geo` does not support)."""
 
 SYSTEM_TIMESTAMPS: Final = ("createdAt", "modifiedAt", "deletedAt")
 
-_VALUE_KEY: Final = {
-    "Property": "value",
-    "GeoProperty": "value",
-    "Relationship": "object",
-    "LanguageProperty": "languageMap",
-    "ListProperty": "valueList",
-    "ListRelationship": "objectList",
-    "VocabProperty": "vocab",
-}
-"""The member that carries each attribute type's value."""
 
 _INFER_FROM_KEY: Final = {
     "value": "Property",
@@ -266,7 +249,7 @@ class _Expander:
 
     def _typed(self, raw: Mapping[str, Any], kind: str, name: str) -> AttributeInstance:
         allowed = _ALLOWED_KEYWORDS[kind]
-        value_key = _VALUE_KEY[kind]
+        value_key = VALUE_KEYS[kind]
         if value_key not in raw:
             raise BadRequestData(
                 f"attribute {name!r}: a {kind} needs the member {value_key!r}", attribute=name
@@ -550,7 +533,7 @@ class _Renderer:
             return _pick_language(instance["languageMap"], self.tags)[1]
         if kind == "VocabProperty":
             return self._compact_vocab(instance["vocab"])
-        return instance.get(_VALUE_KEY.get(str(kind), "value"))
+        return instance.get(VALUE_KEYS.get(str(kind), "value"))
 
     def _compact_vocab(self, vocab: Any) -> Any:
         if isinstance(vocab, list):

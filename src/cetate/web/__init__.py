@@ -1,7 +1,8 @@
 """The operations console: a server-rendered web shell (Jinja2 + htmx, Leaflet, uPlot).
 
 :func:`mount_console` adds it to the FastAPI application, which must keep its store at
-``app.state.store`` and its settings at ``app.state.settings``. Routes:
+``app.state.store`` and its settings at ``app.state.settings``, and route with
+:class:`cetate.api.paths.PathSegments` (as :func:`cetate.api.app.create_app` does). Routes:
 
 ========================  ======================================================
 ``/login``                sign-in form (GET) and sign-in (POST)
@@ -10,14 +11,17 @@
 ``/lang``                 switch the language, ``ro`` or ``en`` (POST; cookie)
 ``/``                     entity types of the tenant with counts
 ``/entities``             searchable, paginated table (htmx partial updates)
-``/entities/{id}``        attributes and history charts (24 h / 7 d)
+``/entities/{id}``        attributes and history charts (24 h / 7 d); ``/`` in the id
+                          is encoded (``%2F``)
 ``/map``                  entities with a location on a Leaflet map
 ``/console/api/geojson``  those entities as GeoJSON (what the map reads)
 ``/console/api/history``  numeric history of one entity (JSON)
 ``/static/…``             CSS, JS and the vendored libraries (offline)
 ========================  ======================================================
 
-Domains add their own pages through :mod:`cetate.web.registry`.
+Errors on console pages (unknown paths, bad parameters) are HTML pages in the user's
+language (:mod:`cetate.web.errors`). Domains add their own pages through
+:mod:`cetate.web.registry`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from cetate.web.errors import install_error_pages
 from cetate.web.registry import DomainRegistry, default_registry
 from cetate.web.session import LoginRequired, login_url
 from cetate.web.state import STATIC_DIR, ConsoleState, make_environment
@@ -55,6 +60,7 @@ def mount_console(app: FastAPI, *, registry: DomainRegistry | None = None) -> No
         registry.discover()
     app.state.console = ConsoleState(registry=registry, env=make_environment(registry))
     app.add_exception_handler(LoginRequired, _login_required)
+    install_error_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
     for domain in registry.domains():

@@ -7,18 +7,21 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final, Literal
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from cetate.auth.sessions import SESSION_COOKIE_NAME, login
+from cetate.api.deps import get_settings, get_store
+from cetate.api.paths import path_segment
+from cetate.auth.sessions import SESSION_COOKIE_NAME, SessionCodec, login
 from cetate.errors import CetateError, Unauthenticated
 from cetate.ngsi.model import LOCATION
 from cetate.ngsi.query_ast import TypeName
 from cetate.store.base import EntityQuery, TemporalQuery, Tenant
 from cetate.web.i18n import LANGUAGES, Catalog
 from cetate.web.present import (
+    Series,
     attribute_count,
     attribute_rows,
     entity_geometry,
@@ -40,7 +43,7 @@ from cetate.web.session import (
     safe_next,
     session_cookie_options,
 )
-from cetate.web.state import app_settings, app_store, console_state
+from cetate.web.state import console_state
 
 log = logging.getLogger(__name__)
 
@@ -54,32 +57,59 @@ router = APIRouter(include_in_schema=False)
 
 
 def entity_url(entity_id: str) -> str:
-    """The console page of an entity."""
-    return "/entities/" + quote(entity_id, safe=":")
+    """The console page of an entity (a ``/`` in the id is encoded: ``%2F``)."""
+    return "/entities/" + path_segment(entity_id)
 
 
 def _redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
-def _no_tenant(request: Request, context: ConsoleContext) -> HTMLResponse:
+def _signed_in(
+    request: Request, codec: SessionCodec, username: str, tenant: str, target: str
+) -> RedirectResponse:
+    """A redirect to ``target`` that sets the session cookie of ``username`` in ``tenant``."""
+    response = _redirect(target)
+    response.set_cookie(
+        SESSION_COOKIE_NAME,
+        codec.encode(username, tenant),
+        **session_cookie_options(request),  # type: ignore[arg-type]
+    )
+    return response
+
+
+def _message(
+    context: ConsoleContext, status_code: int, title_key: str, message: str, **values: Any
+) -> HTMLResponse:
+    """The message page: a title (a catalog key) and one message."""
     return render(
-        request,
+        context.request,
         "console/message.html",
         context,
-        status_code=403,
-        title=context.t("tenant.label"),
-        message=context.t("tenant.none"),
+        status_code=status_code,
+        title=context.t(title_key),
+        message=message,
+        **values,
     )
 
 
-def _id_pattern(text: str) -> str | None:
-    text = text.strip()
-    return f"(?i){re.escape(text)}" if text else None
+def _no_tenant(context: ConsoleContext) -> HTMLResponse:
+    return _message(context, 403, "tenant.label", context.t("tenant.none"))
 
 
-def _type_expr(entity_type: str) -> TypeName | None:
-    return TypeName(entity_type) if entity_type else None
+def _filter_params(entity_type: str, q: str) -> dict[str, str]:
+    """The entity filters (type, id search) as query parameters, the empty ones left out."""
+    return {key: value for key, value in (("type", entity_type), ("q", q.strip())) if value}
+
+
+def _filter_query(entity_type: str, q: str, **page: Any) -> EntityQuery:
+    """The store query of the entity filters: the type, and ``q`` anywhere in the id."""
+    text = q.strip()
+    return EntityQuery(
+        types=TypeName(entity_type) if entity_type else None,
+        id_pattern=f"(?i){re.escape(text)}" if text else None,
+        **page,
+    )
 
 
 # -- login, logout, switches ------------------------------------------------------------------
@@ -87,7 +117,7 @@ def _type_expr(entity_type: str) -> TypeName | None:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/", bye: bool = False) -> Response:
-    settings = app_settings(request)
+    settings = get_settings(request)
     if settings.open_access:
         return _redirect(safe_next(next))
     if request.cookies.get(SESSION_COOKIE_NAME) and not bye:
@@ -108,8 +138,8 @@ def login_submit(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    store = app_store(request)
-    settings = app_settings(request)
+    store = get_store(request)
+    settings = get_settings(request)
     t = Catalog(request_language(request))
     target = safe_next(next)
     try:
@@ -135,13 +165,7 @@ def login_submit(
         )
     tenant = settings.default_tenant if settings.default_tenant in tenants else tenants[0]
     codec = console_state(request).codec(store, settings)
-    response = _redirect(target)
-    response.set_cookie(
-        SESSION_COOKIE_NAME,
-        codec.encode(principal.name, tenant),
-        **session_cookie_options(request),  # type: ignore[arg-type]
-    )
-    return response
+    return _signed_in(request, codec, principal.name, tenant, target)
 
 
 @router.post("/logout")
@@ -154,14 +178,7 @@ def logout(context: ConsoleContextDep, csrf: Annotated[str, Form()] = "") -> Res
 
 
 def _expired_form(context: ConsoleContext) -> HTMLResponse:
-    return render(
-        context.request,
-        "console/message.html",
-        context,
-        status_code=403,
-        title=context.t("error.title"),
-        message=context.t("form.expired"),
-    )
+    return _message(context, 403, "error.title", context.t("form.expired"))
 
 
 @router.post("/tenant")
@@ -174,26 +191,13 @@ def switch_tenant(
     if not csrf_ok(context, csrf):
         return _expired_form(context)
     if tenant not in {t.name for t in context.tenants}:
-        return render(
-            context.request,
-            "console/message.html",
-            context,
-            status_code=403,
-            title=context.t("tenant.label"),
-            message=context.t("tenant.forbidden"),
-        )
+        return _message(context, 403, "tenant.label", context.t("tenant.forbidden"))
     codec = context.state.codec(context.store, context.settings)
     # entity pages of one tenant mean nothing in another: go home unless it is a list page
     target = safe_next(next)
     if target.startswith("/entities/"):
         target = "/"
-    response = _redirect(target)
-    response.set_cookie(
-        SESSION_COOKIE_NAME,
-        codec.encode(context.principal.name, tenant),
-        **session_cookie_options(context.request),  # type: ignore[arg-type]
-    )
-    return response
+    return _signed_in(context.request, codec, context.principal.name, tenant, target)
 
 
 @router.post("/lang")
@@ -221,7 +225,7 @@ def switch_language(
 @router.get("/", response_class=HTMLResponse)
 def home(context: ConsoleContextDep) -> Response:
     if context.tenant is None:
-        return _no_tenant(context.request, context)
+        return _no_tenant(context)
     summaries = context.store.entity_types(context.tenant.name)
     types = sorted(
         (
@@ -257,7 +261,7 @@ def entities(
     page_text: Annotated[str, Query(alias="page")] = "1",
 ) -> Response:
     if context.tenant is None:
-        return _no_tenant(context.request, context)
+        return _no_tenant(context)
     page = max(1, int(page_text)) if page_text.isdigit() else 1
     error: str | None = None
     rows: list[dict[str, Any]] = []
@@ -265,12 +269,8 @@ def entities(
     try:
         result = context.store.query_entities(
             context.tenant.name,
-            EntityQuery(
-                types=_type_expr(entity_type),
-                id_pattern=_id_pattern(q),
-                limit=PAGE_SIZE,
-                offset=(page - 1) * PAGE_SIZE,
-                count=True,
+            _filter_query(
+                entity_type, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, count=True
             ),
         )
     except CetateError as exc:
@@ -292,7 +292,7 @@ def entities(
     last = (page - 1) * PAGE_SIZE + len(rows)
 
     def page_url(number: int) -> str:
-        params = {k: v for k, v in (("type", entity_type), ("q", q.strip())) if v}
+        params = _filter_params(entity_type, q)
         if number > 1:
             params["page"] = str(number)
         return "/entities" + ("?" + urlencode(params) if params else "")
@@ -328,8 +328,8 @@ def map_page(
     q: str = "",
 ) -> Response:
     if context.tenant is None:
-        return _no_tenant(context.request, context)
-    params = {k: v for k, v in (("type", entity_type), ("q", q.strip())) if v}
+        return _no_tenant(context)
+    params = _filter_params(entity_type, q)
     return render(
         context.request,
         "console/map.html",
@@ -357,12 +357,8 @@ def entities_geojson(
     while True:
         result = context.store.query_entities(
             context.tenant.name,
-            EntityQuery(
-                types=_type_expr(entity_type),
-                id_pattern=_id_pattern(q),
-                attrs=frozenset({LOCATION}),
-                limit=MAP_BATCH,
-                offset=offset,
+            _filter_query(
+                entity_type, q, attrs=frozenset({LOCATION}), limit=MAP_BATCH, offset=offset
             ),
         )
         for entity in result.entities:
@@ -396,7 +392,7 @@ def entities_geojson(
 
 def _history(
     context: ConsoleContext, tenant: Tenant, entity: dict[str, Any], range_name: str
-) -> list[dict[str, Any]]:
+) -> list[Series]:
     numeric = numeric_attributes(entity)
     if not numeric:
         return []
@@ -414,7 +410,7 @@ def _history(
         attr: str(next((i.get("unitCode", "") for i in entity[attr] if "unitCode" in i), ""))
         for attr in numeric
     }
-    return [s.as_json() for s in history_series(temporal, numeric, units)]
+    return history_series(temporal, numeric, units)
 
 
 @router.get("/console/api/history")
@@ -435,31 +431,29 @@ def entity_history(
         {
             "id": entity_id,
             "range": range_name,
-            "series": _history(context, context.tenant, entity, range_name),
+            "series": [s.as_json() for s in _history(context, context.tenant, entity, range_name)],
         }
     )
 
 
-@router.get("/entities/{entity_id:path}", response_class=HTMLResponse)
+@router.get("/entities/{entity_id:segment}", response_class=HTMLResponse)
 def entity_detail(
     context: ConsoleContextDep,
     entity_id: str,
     range_name: Annotated[str, Query(alias="range")] = "24h",
 ) -> Response:
     if context.tenant is None:
-        return _no_tenant(context.request, context)
+        return _no_tenant(context)
     if range_name not in RANGES:
         range_name = "24h"
     request = context.request
     entity = context.store.get_entity(context.tenant.name, entity_id)
     if entity is None:
-        return render(
-            request,
-            "console/message.html",
+        return _message(
             context,
-            status_code=404,
-            title=context.t("entity.title"),
-            message=context.t("entity.not_found", id=entity_id),
+            404,
+            "entity.title",
+            context.t("entity.not_found", id=entity_id),
             back_url="/entities",
             back_label=context.t("entity.back"),
         )
@@ -468,6 +462,7 @@ def entity_detail(
         "entity_id": entity_id,
         "entity_url": entity_url(entity_id),
         "series": series,
+        "chart_data": [s.as_json() for s in series],
         "range_name": range_name,
         "ranges": [(name, context.t(f"entity.range_{name}")) for name in RANGES],
         "has_numeric": bool(series),

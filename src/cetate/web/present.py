@@ -57,17 +57,27 @@ def short_id(entity_id: str) -> str:
     return entity_id[len(prefix) :] if entity_id.startswith(prefix) else entity_id
 
 
+def _moment(value: object) -> datetime | None:
+    """An ISO 8601 timestamp as an aware datetime (UTC when it names no zone), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _format_moment(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def format_timestamp(value: object) -> str:
     """``2026-11-23T10:04:59.000Z`` → ``2026-11-23 10:04:59 UTC``; other text unchanged."""
     if not isinstance(value, str) or not value:
         return ""
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    moment = _moment(value)
+    return value if moment is None else _format_moment(moment)
 
 
 def is_number(value: object) -> bool:
@@ -228,6 +238,18 @@ class Series:
     times: list[float]
     values: list[float]
 
+    def chartable(self) -> bool:
+        """A line needs two readings at least."""
+        return len(self.times) >= 2
+
+    def only_reading(self) -> tuple[str, str] | None:
+        """(value, time) as text when the range holds exactly one reading."""
+        if len(self.times) != 1:
+            return None
+        return format_number(self.values[0]), _format_moment(
+            datetime.fromtimestamp(self.times[0], UTC)
+        )
+
     def as_json(self) -> dict[str, Any]:
         return {
             "attr": self.attr,
@@ -240,15 +262,8 @@ class Series:
 
 
 def _epoch(value: object) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    moment = _moment(value)
+    return None if moment is None else moment.timestamp()
 
 
 def history_series(

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 
+from cetate.api.deps import get_settings, get_store
 from cetate.auth.principal import OPEN_ACCESS, Principal
 from cetate.auth.sessions import (
     SESSION_COOKIE_NAME,
@@ -24,7 +25,7 @@ from cetate.config import Settings
 from cetate.errors import Unauthenticated
 from cetate.store.base import ContextStore, Role, Tenant
 from cetate.web.i18n import Catalog, pick_language
-from cetate.web.state import ConsoleState, app_settings, app_store, console_state
+from cetate.web.state import ConsoleState, console_state
 
 LANGUAGE_COOKIE: Final = "cetate_lang"
 LANGUAGE_MAX_AGE: Final = 365 * 24 * 60 * 60
@@ -127,8 +128,8 @@ def _open_context(
 
 def console_context(request: Request) -> ConsoleContext:
     """The context of a console page; :class:`LoginRequired` without a valid session."""
-    store = app_store(request)
-    settings = app_settings(request)
+    store = get_store(request)
+    settings = get_settings(request)
     state = console_state(request)
     lang = request_language(request)
     if settings.open_access:

@@ -1,4 +1,5 @@
-"""What the console keeps per application: templates, domains, the session codec."""
+"""What the console keeps per application: templates, domains, the session codec. (The store
+and settings are the application's: :func:`cetate.api.deps.get_store` and ``get_settings``.)"""
 
 from __future__ import annotations
 
@@ -52,15 +53,3 @@ def make_environment(registry: DomainRegistry) -> Environment:
 def console_state(request: Request) -> ConsoleState:
     state: ConsoleState = request.app.state.console
     return state
-
-
-def app_store(request: Request) -> ContextStore:
-    """The store the application keeps at ``app.state.store``."""
-    store: ContextStore = request.app.state.store
-    return store
-
-
-def app_settings(request: Request) -> Settings:
-    """The settings the application keeps at ``app.state.settings``."""
-    settings: Settings = request.app.state.settings
-    return settings

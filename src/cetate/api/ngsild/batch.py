@@ -1,7 +1,9 @@
 """``/ngsi-ld/v1/entityOperations``: batch create, upsert, update and delete (§6.14-§6.17).
 
 Each entity is handled on its own: the good ones are stored, the bad ones are reported in a
-207 BatchOperationResult ``{"success": [ids], "errors": [{"entityId", "error"}]}``.
+207 BatchOperationResult ``{"success": [ids], "errors": [{"entityId", "error"}]}``. What is
+wrong with the request as a whole (its body, options, tenant, or the @context of its Link
+header) fails it with one ProblemDetails, and nothing is stored.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def _raw_id(item: Any) -> str:
 def _expand_all(
     payload: PayloadDep, items: list[Any], expand: Callable[[dict[str, Any]], EntityDoc]
 ) -> tuple[list[EntityDoc], list[BatchError]]:
+    if not payload.ld_json:
+        payload.link_context()  # the request's own @context: unavailable fails the request
     good: list[EntityDoc] = []
     bad: list[BatchError] = []
     for item in items:

@@ -4,13 +4,14 @@ attributes (ETSI GS CIM 009 §6.4-§6.7)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from cetate.api.deps import (
     EntityMediaDep,
+    Payload,
     PayloadDep,
     ReadAccessDep,
     RequestContextDep,
@@ -21,14 +22,17 @@ from cetate.api.deps import (
 )
 from cetate.api.ngsild.common import (
     API_PREFIX,
-    entity_path_id,
+    ENTITY_PATH,
+    EntityIdPath,
+    EntitySelectionDep,
+    entity_url,
     geojson_feature,
     page_links,
-    render,
+    readable_entity,
+    readable_query,
 )
 from cetate.api.params import (
     ENTITY_OPTIONS,
-    EntitySelection,
     parse_attrs,
     parse_bool,
     parse_limit,
@@ -39,9 +43,13 @@ from cetate.api.params import (
 from cetate.api.responses import RESULTS_COUNT_HEADER, json_response, no_content
 from cetate.errors import BadRequestData, ResourceNotFound
 from cetate.ngsi.jsonld import LdContext
-from cetate.ngsi.model import LOCATION
-from cetate.ngsi.representation import expand_attribute, expand_attributes, expand_entity
-from cetate.ngsi.type_expr import type_names
+from cetate.ngsi.model import LOCATION, AttributeInstance
+from cetate.ngsi.representation import (
+    expand_attribute,
+    expand_attributes,
+    expand_entity,
+    render_entity,
+)
 from cetate.ngsi.updates import ChangeSet
 
 router = APIRouter(prefix=API_PREFIX, tags=["NGSI-LD entities"])
@@ -61,6 +69,13 @@ GeometryPropertyQuery = Annotated[
     str | None,
     Query(alias="geometryProperty", description="GeoProperty used as GeoJSON geometry"),
 ]
+ATTRS_PATH: Final = ENTITY_PATH + "/attrs"
+ATTR_PATH: Final = ATTRS_PATH + "/{attr_id:segment}"
+
+
+def _geometry_property(context: LdContext, geometry_property: str | None) -> str:
+    """The GeoProperty that is a GeoJSON Feature's geometry (``location`` by default)."""
+    return context.expand_term(geometry_property) if geometry_property else LOCATION
 
 
 def _update_result(change: ChangeSet, context: LdContext) -> Response:
@@ -77,6 +92,18 @@ def _update_result(change: ChangeSet, context: LdContext) -> Response:
     return json_response(body, status_code=207)
 
 
+def _one_attribute(
+    payload: Payload, attr_id: str, *, allow_null: bool
+) -> tuple[LdContext, str, AttributeInstance]:
+    """The body of PATCH and PUT on one attribute, expanded: (its @context, the attribute's
+    IRI, the instance)."""
+    item = payload.object()
+    context = payload.context_for(item)
+    fragment = {key: value for key, value in item.items() if key != "@context"}
+    attr_iri, instance = expand_attribute(attr_id, fragment, context, allow_null=allow_null)
+    return context, attr_iri, instance
+
+
 @router.post("/entities", status_code=201, summary="Create an entity")
 def create_entity(payload: PayloadDep, tenant: WriteTenantDep, service: ServiceDep) -> Response:
     item = payload.object()
@@ -85,7 +112,7 @@ def create_entity(payload: PayloadDep, tenant: WriteTenantDep, service: ServiceD
     service.create(tenant, entity)
     return Response(
         status_code=201,
-        headers={"Location": f"{API_PREFIX}/entities/{entity['id']}"},
+        headers={"Location": entity_url(entity["id"])},
     )
 
 
@@ -97,19 +124,7 @@ def query_entities(
     store: StoreDep,
     settings: SettingsDep,
     media: EntityMediaDep,
-    type: Annotated[
-        str | None, Query(description="Entity type or type expression: A,B  (A;B)|C")
-    ] = None,
-    id: Annotated[str | None, Query(description="Comma-separated entity ids")] = None,
-    id_pattern: Annotated[
-        str | None, Query(alias="idPattern", description="Regular expression on entity ids")
-    ] = None,
-    attrs: AttrsQuery = None,
-    q: Annotated[str | None, Query(description="NGSI-LD query language expression")] = None,
-    georel: Annotated[str | None, Query(description="near;maxDistance==1000, within …")] = None,
-    geometry: Annotated[str | None, Query(description="Point, Polygon …")] = None,
-    coordinates: Annotated[str | None, Query(description="GeoJSON coordinates")] = None,
-    geoproperty: Annotated[str | None, Query(description="default: location")] = None,
+    selection: EntitySelectionDep,
     options: OptionsQuery = None,
     format_: FormatQuery = None,
     limit: Annotated[int | None, Query(description="page size (0 with count=true)")] = None,
@@ -123,34 +138,9 @@ def query_entities(
     want_count = parse_bool(count, "count") or "count" in option_set
     page_size = parse_limit(limit, want_count, settings)
     skip = parse_offset(offset)
-    selection = EntitySelection(
-        type=type,
-        id=id,
-        id_pattern=id_pattern,
-        attrs=attrs,
-        q=q,
-        georel=georel,
-        geometry=geometry,
-        coordinates=coordinates,
-        geoproperty=geoproperty,
+    query = readable_query(
+        selection, context, access, limit=page_size + 1, offset=skip, count=want_count
     )
-    readable = access.readable_types()
-    query = selection.to_query(context, limit=page_size + 1, offset=skip, count=want_count)
-    if readable is not None:
-        if query.types is not None:
-            access.check(type_names(query.types))
-        elif not readable:
-            access.check(None)
-        else:
-            query = selection.to_query(
-                context,
-                limit=page_size + 1,
-                offset=skip,
-                count=want_count,
-                readable_types=readable,
-            )
-    else:
-        access.check(None if query.types is None else type_names(query.types))
     if page_size == 0:
         result = store.query_entities(access.name, dataclasses.replace(query, limit=0))
         entities: list[Any] = []
@@ -162,10 +152,10 @@ def query_entities(
     if result.total is not None:
         has_more = skip + len(entities) < result.total
     sys_attrs = "sysAttrs" in option_set
-    geo_property = context.expand_term(geometry_property) if geometry_property else LOCATION
+    geo_property = _geometry_property(context, geometry_property)
     rendered: list[dict[str, Any]] = []
     for entity in entities:
-        item = render(
+        item = render_entity(
             entity,
             context,
             representation=rep,
@@ -188,9 +178,9 @@ def query_entities(
     return json_response(content, media=media, context=context, headers=headers, links=links)
 
 
-@router.get("/entities/{entity_id}", summary="Retrieve an entity")
+@router.get(ENTITY_PATH, summary="Retrieve an entity")
 def retrieve_entity(
-    entity_id: str,
+    entity_id: EntityIdPath,
     access: ReadAccessDep,
     context: RequestContextDep,
     store: StoreDep,
@@ -201,22 +191,11 @@ def retrieve_entity(
     lang: LangQuery = None,
     geometry_property: GeometryPropertyQuery = None,
 ) -> Response:
-    entity_id = entity_path_id(entity_id)
     option_set = parse_options(options, ENTITY_OPTIONS)
     rep = representation(option_set, format_)
     projection = parse_attrs(attrs, context)
-    readable = access.readable_types()
-    if readable is not None and not readable:
-        access.check(None)
-    entity = store.get_entity(access.name, entity_id)
-    if entity is None:
-        if readable is not None:
-            # without a role, a missing entity is refused like a non-public one: the answer
-            # must not tell which ids exist in a tenant
-            access.check(None)
-        raise ResourceNotFound(f"entity {entity_id} does not exist", entityId=entity_id)
-    access.check(entity.get("type", []))
-    item = render(
+    entity = readable_entity(store, access, entity_id)
+    item = render_entity(
         entity,
         context,
         representation=rep,
@@ -225,16 +204,14 @@ def retrieve_entity(
         lang=lang,
     )
     if media == "application/geo+json":
-        geo_property = context.expand_term(geometry_property) if geometry_property else LOCATION
-        item = geojson_feature(entity, item, geo_property)
+        item = geojson_feature(entity, item, _geometry_property(context, geometry_property))
     return json_response(item, media=media, context=context)
 
 
-@router.put("/entities/{entity_id}", status_code=204, summary="Replace an entity")
+@router.put(ENTITY_PATH, status_code=204, summary="Replace an entity")
 def replace_entity(
-    entity_id: str, payload: PayloadDep, tenant: WriteTenantDep, service: ServiceDep
+    entity_id: EntityIdPath, payload: PayloadDep, tenant: WriteTenantDep, service: ServiceDep
 ) -> Response:
-    entity_id = entity_path_id(entity_id)
     item = dict(payload.object())
     body_id = item.get("id")
     if body_id is not None and body_id != entity_id:
@@ -245,11 +222,10 @@ def replace_entity(
     return no_content()
 
 
-@router.patch("/entities/{entity_id}", status_code=204, summary="Merge into an entity")
+@router.patch(ENTITY_PATH, status_code=204, summary="Merge into an entity")
 def merge_entity(
-    entity_id: str, payload: PayloadDep, tenant: WriteTenantDep, service: ServiceDep
+    entity_id: EntityIdPath, payload: PayloadDep, tenant: WriteTenantDep, service: ServiceDep
 ) -> Response:
-    entity_id = entity_path_id(entity_id)
     item = payload.object()
     body_id = item.get("id")
     if body_id is not None and body_id != entity_id:
@@ -259,23 +235,20 @@ def merge_entity(
     return no_content()
 
 
-@router.delete("/entities/{entity_id}", status_code=204, summary="Delete an entity")
-def delete_entity(entity_id: str, tenant: WriteTenantDep, service: ServiceDep) -> Response:
-    service.delete(tenant, entity_path_id(entity_id))
+@router.delete(ENTITY_PATH, status_code=204, summary="Delete an entity")
+def delete_entity(entity_id: EntityIdPath, tenant: WriteTenantDep, service: ServiceDep) -> Response:
+    service.delete(tenant, entity_id)
     return no_content()
 
 
-@router.post(
-    "/entities/{entity_id}/attrs", status_code=204, summary="Append attributes to an entity"
-)
+@router.post(ATTRS_PATH, status_code=204, summary="Append attributes to an entity")
 def append_attributes(
-    entity_id: str,
+    entity_id: EntityIdPath,
     payload: PayloadDep,
     tenant: WriteTenantDep,
     service: ServiceDep,
     options: Annotated[str | None, Query(description="noOverwrite")] = None,
 ) -> Response:
-    entity_id = entity_path_id(entity_id)
     option_set = parse_options(options, {"noOverwrite"})
     item = payload.object()
     context = payload.context_for(item)
@@ -288,11 +261,10 @@ def append_attributes(
     return _update_result(change, context)
 
 
-@router.patch("/entities/{entity_id}/attrs", status_code=204, summary="Update attributes")
+@router.patch(ATTRS_PATH, status_code=204, summary="Update attributes")
 def update_attributes(
-    entity_id: str, payload: PayloadDep, tenant: WriteTenantDep, service: ServiceDep
+    entity_id: EntityIdPath, payload: PayloadDep, tenant: WriteTenantDep, service: ServiceDep
 ) -> Response:
-    entity_id = entity_path_id(entity_id)
     item = payload.object()
     context = payload.context_for(item)
     change = service.update_attributes(tenant, entity_id, expand_attributes(item, context))
@@ -300,41 +272,31 @@ def update_attributes(
 
 
 @router.patch(
-    "/entities/{entity_id}/attrs/{attr_id}",
+    ATTR_PATH,
     status_code=204,
     summary="Partially update one attribute",
 )
 def patch_attribute(
-    entity_id: str,
-    attr_id: str,
+    entity_id: EntityIdPath,
+    attr_id: Annotated[str, Path(description="The attribute name")],
     payload: PayloadDep,
     tenant: WriteTenantDep,
     service: ServiceDep,
 ) -> Response:
-    entity_id = entity_path_id(entity_id)
-    item = payload.object()
-    context = payload.context_for(item)
-    fragment = {key: value for key, value in item.items() if key != "@context"}
-    attr_iri, instance = expand_attribute(attr_id, fragment, context)
+    context, attr_iri, instance = _one_attribute(payload, attr_id, allow_null=True)
     change = service.patch_attribute(tenant, entity_id, attr_iri, instance)
     return _update_result(change, context)
 
 
-@router.put(
-    "/entities/{entity_id}/attrs/{attr_id}", status_code=204, summary="Replace one attribute"
-)
+@router.put(ATTR_PATH, status_code=204, summary="Replace one attribute")
 def replace_attribute(
-    entity_id: str,
-    attr_id: str,
+    entity_id: EntityIdPath,
+    attr_id: Annotated[str, Path(description="The attribute name")],
     payload: PayloadDep,
     tenant: WriteTenantDep,
     service: ServiceDep,
 ) -> Response:
-    entity_id = entity_path_id(entity_id)
-    item = payload.object()
-    context = payload.context_for(item)
-    fragment = {key: value for key, value in item.items() if key != "@context"}
-    attr_iri, instance = expand_attribute(attr_id, fragment, context, allow_null=False)
+    _, attr_iri, instance = _one_attribute(payload, attr_id, allow_null=False)
     change = service.update_attributes(tenant, entity_id, {attr_iri: [instance]})
     if change.not_updated:
         raise ResourceNotFound(
@@ -346,12 +308,10 @@ def replace_attribute(
     return no_content()
 
 
-@router.delete(
-    "/entities/{entity_id}/attrs/{attr_id}", status_code=204, summary="Delete an attribute"
-)
+@router.delete(ATTR_PATH, status_code=204, summary="Delete an attribute")
 def delete_attribute(
-    entity_id: str,
-    attr_id: str,
+    entity_id: EntityIdPath,
+    attr_id: Annotated[str, Path(description="The attribute name")],
     tenant: WriteTenantDep,
     service: ServiceDep,
     context: RequestContextDep,
@@ -362,7 +322,6 @@ def delete_attribute(
         str | None, Query(alias="deleteAll", description="true: every instance")
     ] = None,
 ) -> Response:
-    entity_id = entity_path_id(entity_id)
     service.delete_attribute(
         tenant,
         entity_id,

@@ -8,11 +8,11 @@ Three representations: normalized (every instance in full), ``temporalValues``
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Final, get_args
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from cetate.api.deps import (
@@ -22,9 +22,16 @@ from cetate.api.deps import (
     SettingsDep,
     StoreDep,
 )
-from cetate.api.ngsild.common import API_PREFIX, entity_path_id, page_links
+from cetate.api.ngsild.common import (
+    API_PREFIX,
+    ENTITY_PATH,
+    EntityIdPath,
+    EntitySelectionDep,
+    page_links,
+    readable_entity,
+    readable_query,
+)
 from cetate.api.params import (
-    EntitySelection,
     parse_attrs,
     parse_bool,
     parse_limit,
@@ -33,12 +40,11 @@ from cetate.api.params import (
     split_list,
 )
 from cetate.api.responses import RESULTS_COUNT_HEADER, json_response
-from cetate.errors import BadRequestData, CetateError, InvalidRequest, ResourceNotFound
+from cetate.errors import BadRequestData, CetateError, InvalidRequest
 from cetate.ngsi.jsonld import LdContext
-from cetate.ngsi.model import AttributeInstance
+from cetate.ngsi.model import VALUE_KEYS, AttributeInstance
 from cetate.ngsi.representation import render_entity
 from cetate.ngsi.timestamps import parse_datetime, parse_duration
-from cetate.ngsi.type_expr import type_names
 from cetate.store.base import (
     AggregateMethod,
     EntityQuery,
@@ -54,15 +60,6 @@ TEMPORAL_OPTIONS: Final = frozenset({"temporalValues", "aggregatedValues", "sysA
 AGGREGATE_METHODS: Final[tuple[str, ...]] = get_args(AggregateMethod)
 TIMERELS: Final[tuple[str, ...]] = get_args(Timerel)
 TIME_PROPERTIES: Final[tuple[str, ...]] = get_args(TimeProperty)
-VALUE_KEYS: Final[Mapping[str, tuple[str, str]]] = {
-    "Property": ("value", "values"),
-    "GeoProperty": ("value", "values"),
-    "Relationship": ("object", "objects"),
-    "LanguageProperty": ("languageMap", "languageMaps"),
-    "ListProperty": ("valueList", "valueLists"),
-    "ListRelationship": ("objectList", "objectLists"),
-    "VocabProperty": ("vocab", "vocabs"),
-}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -78,6 +75,17 @@ class TemporalParams:
 
     def option_set(self) -> set[str]:
         return parse_options(self.options, TEMPORAL_OPTIONS)
+
+    def mode(self) -> str:
+        """The representation asked for: normalized, temporalValues or aggregatedValues."""
+        option_set = self.option_set()
+        if {"temporalValues", "aggregatedValues"} <= option_set:
+            raise InvalidRequest("options temporalValues and aggregatedValues exclude each other")
+        if "aggregatedValues" in option_set:
+            return "aggregatedValues"
+        if "temporalValues" in option_set:
+            return "temporalValues"
+        return "normalized"
 
     def to_query(
         self, entities: EntityQuery, attrs: frozenset[str] | None, option_set: set[str]
@@ -225,7 +233,8 @@ def _temporal_values(
     groups: dict[tuple[str, str | None], dict[str, Any]] = {}
     for instance in instances:
         attr_type = str(instance.get("type", "Property"))
-        value_key, list_key = VALUE_KEYS.get(attr_type, ("value", "values"))
+        value_key = VALUE_KEYS.get(attr_type, "value")
+        list_key = value_key + "s"  # values, objects, languageMaps, valueLists …
         dataset_id = instance.get("datasetId")
         group = groups.get((attr_type, dataset_id))
         if group is None:
@@ -266,14 +275,23 @@ TemporalOptionsQuery = Annotated[
 ]
 
 
-def _mode(option_set: set[str]) -> str:
-    if {"temporalValues", "aggregatedValues"} <= option_set:
-        raise InvalidRequest("options temporalValues and aggregatedValues exclude each other")
-    if "aggregatedValues" in option_set:
-        return "aggregatedValues"
-    if "temporalValues" in option_set:
-        return "temporalValues"
-    return "normalized"
+def temporal_params(
+    timerel: TimerelQuery = None,
+    time_at: TimeAtQuery = None,
+    end_time_at: EndTimeAtQuery = None,
+    timeproperty: TimepropertyQuery = None,
+    last_n: LastNQuery = None,
+    aggr_methods: AggrMethodsQuery = None,
+    aggr_period: AggrPeriodQuery = None,
+    options: TemporalOptionsQuery = None,
+) -> TemporalParams:
+    """The temporal query parameters of both temporal routes."""
+    return TemporalParams(
+        timerel, time_at, end_time_at, timeproperty, last_n, aggr_methods, aggr_period, options
+    )
+
+
+TemporalParamsDep = Annotated[TemporalParams, Depends(temporal_params)]
 
 
 @router.get("/entities", summary="Query entity history")
@@ -284,55 +302,20 @@ def query_temporal(
     store: StoreDep,
     settings: SettingsDep,
     media: JsonMediaDep,
-    type: Annotated[str | None, Query(description="Entity type or type expression")] = None,
-    id: Annotated[str | None, Query(description="Comma-separated entity ids")] = None,
-    id_pattern: Annotated[str | None, Query(alias="idPattern")] = None,
-    attrs: Annotated[str | None, Query(description="attributes whose history to return")] = None,
-    q: Annotated[str | None, Query(description="query on the current state")] = None,
-    georel: str | None = None,
-    geometry: str | None = None,
-    coordinates: str | None = None,
-    geoproperty: str | None = None,
-    timerel: TimerelQuery = None,
-    time_at: TimeAtQuery = None,
-    end_time_at: EndTimeAtQuery = None,
-    timeproperty: TimepropertyQuery = None,
-    last_n: LastNQuery = None,
-    aggr_methods: AggrMethodsQuery = None,
-    aggr_period: AggrPeriodQuery = None,
-    options: TemporalOptionsQuery = None,
+    selection: EntitySelectionDep,
+    temporal: TemporalParamsDep,
     limit: int | None = None,
     offset: int | None = None,
     count: str | None = None,
 ) -> Response:
-    temporal = TemporalParams(
-        timerel, time_at, end_time_at, timeproperty, last_n, aggr_methods, aggr_period, options
-    )
     option_set = temporal.option_set()
-    mode = _mode(option_set)
+    mode = temporal.mode()
     want_count = parse_bool(count, "count") or "count" in option_set
     page_size = parse_limit(limit, want_count, settings)
     skip = parse_offset(offset)
-    selection = EntitySelection(
-        type=type,
-        id=id,
-        id_pattern=id_pattern,
-        attrs=attrs,
-        q=q,
-        georel=georel,
-        geometry=geometry,
-        coordinates=coordinates,
-        geoproperty=geoproperty,
+    entity_query = readable_query(
+        selection, context, access, limit=page_size, offset=skip, count=want_count
     )
-    entity_query = selection.to_query(context, limit=page_size, offset=skip, count=want_count)
-    readable = access.readable_types()
-    if readable is not None and entity_query.types is None:
-        if not readable:
-            access.check(None)
-        entity_query = selection.to_query(
-            context, limit=page_size, offset=skip, count=want_count, readable_types=readable
-        )
-    access.check(None if entity_query.types is None else type_names(entity_query.types))
     query = temporal.to_query(entity_query, entity_query.attrs, option_set)
     results = store.query_temporal(access.name, query) if page_size > 0 else []
     body = [
@@ -360,38 +343,19 @@ def query_temporal(
     return json_response(body, media=media, context=context, headers=headers, links=links)
 
 
-@router.get("/entities/{entity_id}", summary="Retrieve one entity's history")
+@router.get(ENTITY_PATH, summary="Retrieve one entity's history")
 def retrieve_temporal(
-    entity_id: str,
+    entity_id: EntityIdPath,
     access: ReadAccessDep,
     context: RequestContextDep,
     store: StoreDep,
     media: JsonMediaDep,
+    temporal: TemporalParamsDep,
     attrs: Annotated[str | None, Query(description="attributes whose history to return")] = None,
-    timerel: TimerelQuery = None,
-    time_at: TimeAtQuery = None,
-    end_time_at: EndTimeAtQuery = None,
-    timeproperty: TimepropertyQuery = None,
-    last_n: LastNQuery = None,
-    aggr_methods: AggrMethodsQuery = None,
-    aggr_period: AggrPeriodQuery = None,
-    options: TemporalOptionsQuery = None,
 ) -> Response:
-    entity_id = entity_path_id(entity_id)
-    temporal = TemporalParams(
-        timerel, time_at, end_time_at, timeproperty, last_n, aggr_methods, aggr_period, options
-    )
     option_set = temporal.option_set()
-    mode = _mode(option_set)
-    readable = access.readable_types()
-    if readable is not None and not readable:
-        access.check(None)
-    current = store.get_entity(access.name, entity_id)
-    if current is None:
-        if readable is not None:
-            access.check(None)  # as in retrieve_entity: do not reveal which ids exist
-        raise ResourceNotFound(f"entity {entity_id} does not exist", entityId=entity_id)
-    access.check(current.get("type", []))
+    mode = temporal.mode()
+    current = readable_entity(store, access, entity_id)
     history_attrs = parse_attrs(attrs, context)
     query = temporal.to_query(EntityQuery(ids=(entity_id,), limit=1), history_attrs, option_set)
     results = store.query_temporal(access.name, query)

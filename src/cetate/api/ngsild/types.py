@@ -4,17 +4,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from cetate.api.deps import JsonMediaDep, ReadAccessDep, RequestContextDep, StoreDep
+from cetate.api.deps import (
+    JsonMediaDep,
+    ReadAccess,
+    ReadAccessDep,
+    RequestContextDep,
+    StoreDep,
+)
 from cetate.api.ngsild.common import API_PREFIX
 from cetate.api.params import parse_bool
 from cetate.api.responses import json_response
 from cetate.errors import ResourceNotFound
-from cetate.store.base import AttributeSummary, TypeSummary
+from cetate.ngsi.jsonld import LdContext
+from cetate.store.base import AttributeSummary, ContextStore, TypeSummary
 
 router = APIRouter(prefix=API_PREFIX, tags=["NGSI-LD types and attributes"])
 
@@ -23,26 +31,26 @@ DetailsQuery = Annotated[
 ]
 
 
-def _list_id(kind: str) -> str:
-    return f"urn:ngsi-ld:{kind}:{uuid.uuid4().hex}"
+def _name_list(kind: str, member: str, names: Iterable[str]) -> dict[str, Any]:
+    """An EntityTypeList or AttributeList: the compacted names under ``member``."""
+    return {"id": f"urn:ngsi-ld:{kind}:{uuid.uuid4().hex}", "type": kind, member: list(names)}
 
 
-def _readable_types(access: ReadAccessDep, store: StoreDep) -> list[TypeSummary]:
+def _readable_types(access: ReadAccess, store: ContextStore) -> list[TypeSummary]:
     readable = access.readable_types()
     if readable is not None and not readable:
         access.check(None)
     summaries = store.entity_types(access.name)
-    if readable is None:
-        return summaries
-    return [summary for summary in summaries if summary.type in readable]
-
-
-def _readable_attributes(access: ReadAccessDep, store: StoreDep) -> list[AttributeSummary]:
-    readable = access.readable_types()
     if readable is not None:
+        summaries = [summary for summary in summaries if summary.type in readable]
+    return sorted(summaries, key=lambda summary: summary.type)
+
+
+def _readable_attributes(access: ReadAccess, store: ContextStore) -> list[AttributeSummary]:
+    if access.readable_types() is not None:
         # attributes are counted over every type: only principals with a role see them
         access.check(None)
-    return store.attributes(access.name)
+    return sorted(store.attributes(access.name), key=lambda summary: summary.attribute)
 
 
 @router.get("/types", summary="List entity types")
@@ -53,7 +61,7 @@ def list_types(
     media: JsonMediaDep,
     details: DetailsQuery = None,
 ) -> Response:
-    summaries = sorted(_readable_types(access, store), key=lambda summary: summary.type)
+    summaries = _readable_types(access, store)
     content: Any
     if parse_bool(details, "details"):
         content = [
@@ -66,17 +74,14 @@ def list_types(
             for summary in summaries
         ]
     else:
-        content = {
-            "id": _list_id("EntityTypeList"),
-            "type": "EntityTypeList",
-            "typeList": [context.compact_iri(summary.type) for summary in summaries],
-        }
+        names = (context.compact_iri(summary.type) for summary in summaries)
+        content = _name_list("EntityTypeList", "typeList", names)
     return json_response(content, media=media, context=context)
 
 
-@router.get("/types/{type_name}", summary="Describe one entity type")
+@router.get("/types/{type_name:segment}", summary="Describe one entity type")
 def describe_type(
-    type_name: str,
+    type_name: Annotated[str, Path(description="The type name (encode '/' as %2F)")],
     access: ReadAccessDep,
     store: StoreDep,
     context: RequestContextDep,
@@ -116,22 +121,19 @@ def list_attributes(
     media: JsonMediaDep,
     details: DetailsQuery = None,
 ) -> Response:
-    summaries = sorted(_readable_attributes(access, store), key=lambda a: a.attribute)
+    summaries = _readable_attributes(access, store)
     content: Any
     if parse_bool(details, "details"):
         content = [_attribute(summary, context, with_counts=False) for summary in summaries]
     else:
-        content = {
-            "id": _list_id("AttributeList"),
-            "type": "AttributeList",
-            "attributeList": [context.compact_iri(summary.attribute) for summary in summaries],
-        }
+        names = (context.compact_iri(summary.attribute) for summary in summaries)
+        content = _name_list("AttributeList", "attributeList", names)
     return json_response(content, media=media, context=context)
 
 
-@router.get("/attributes/{attr_name}", summary="Describe one attribute")
+@router.get("/attributes/{attr_name:segment}", summary="Describe one attribute")
 def describe_attribute(
-    attr_name: str,
+    attr_name: Annotated[str, Path(description="The attribute name (encode '/' as %2F)")],
     access: ReadAccessDep,
     store: StoreDep,
     context: RequestContextDep,
@@ -147,7 +149,7 @@ def describe_attribute(
 
 
 def _attribute(
-    summary: AttributeSummary, context: RequestContextDep, *, with_counts: bool
+    summary: AttributeSummary, context: LdContext, *, with_counts: bool
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": summary.attribute,

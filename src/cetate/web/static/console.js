@@ -106,7 +106,7 @@
     var plots = [];
     container.querySelectorAll(".chart-plot").forEach(function (el) {
       var s = series[Number(el.dataset.seriesIndex)];
-      if (!s || !s.times.length) return;
+      if (!s || s.times.length < 2) return; /* one reading is shown as text */
       var color = PALETTE[Number(el.dataset.seriesIndex) % PALETTE.length];
       var width = Math.max(el.clientWidth, 240);
       var opts = {
