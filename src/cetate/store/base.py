@@ -250,13 +250,13 @@ class StoreTransaction(abc.ABC):
     def append_history(self, rows: Sequence[HistoryRow]) -> None:
         """Record attribute instances in the history."""
 
+    @abc.abstractmethod
     def enqueue(
         self, queue: str, payloads: Sequence[Mapping[str, Any]], *, due_at: datetime | None = None
     ) -> None:
         """Add work items for this transaction's tenant that become visible only when the
         transaction commits (the transactional outbox: a notification is queued if and only
         if the change that caused it is stored)."""
-        raise NotImplementedError
 
 
 class ContextStore(abc.ABC):
@@ -345,14 +345,14 @@ class ContextStore(abc.ABC):
     def put_setting(self, key: str, value: str) -> None: ...
 
     # -- records: small documents of platform features -------------------------------------
-    # Not abstract while the backends gain them (issue 4); each raises until implemented.
-    def get_record(self, tenant: str, kind: str, key: str) -> Record | None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def get_record(self, tenant: str, kind: str, key: str) -> Record | None: ...
 
+    @abc.abstractmethod
     def find_record(self, kind: str, lookup: str) -> Record | None:
         """The record of this kind whose ``lookup`` key this is, in any tenant."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def put_record(
         self,
         tenant: str,
@@ -365,27 +365,30 @@ class ContextStore(abc.ABC):
     ) -> Record:
         """Insert (``expected_version=None``; :class:`cetate.errors.AlreadyExists` when the key
         or the lookup is taken) or replace (only if the stored version equals
-        ``expected_version``, else :class:`cetate.errors.RecordConflict`). Increases
+        ``expected_version``, else :class:`cetate.errors.RecordConflict`; a replace writes
+        ``data`` and ``lookup`` as given, so ``lookup=None`` clears it, and a lookup taken by
+        another record is :class:`cetate.errors.AlreadyExists`). Increases
         :meth:`records_generation` of the kind in the same transaction."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def delete_record(self, tenant: str, kind: str, key: str) -> bool:
-        """Whether there was one. Increases :meth:`records_generation` of the kind."""
-        raise NotImplementedError
+        """Whether there was one. Increases :meth:`records_generation` of the kind when there
+        was."""
 
+    @abc.abstractmethod
     def list_records(
         self, tenant: str | None, kind: str, *, limit: int = 1000, offset: int = 0
     ) -> list[Record]:
         """Records of a kind ordered by key; ``tenant=None`` lists every tenant's (for
         workers that serve all tenants)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def records_generation(self, kind: str) -> int:
         """A number that grows whenever a record of this kind is put or deleted, read fresh
         from the database: caches compare it to know they are stale."""
-        raise NotImplementedError
 
     # -- durable work queues -----------------------------------------------------------------
+    @abc.abstractmethod
     def enqueue(
         self,
         tenant: str,
@@ -395,28 +398,28 @@ class ContextStore(abc.ABC):
         due_at: datetime | None = None,
     ) -> None:
         """Add work items now (outside any entity transaction)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def claim(
         self, queue: str, *, worker: str, limit: int, lease: timedelta, now: datetime | None = None
     ) -> list[QueueItem]:
         """Up to ``limit`` items that are due and not leased by a live worker, oldest due
         first, leased to ``worker`` for ``lease``; ``attempts`` is incremented. Safe with many
         workers in many processes: an item is never handed to two workers while leased."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def complete(self, item_ids: Sequence[int]) -> None:
         """Done: remove the items."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def retry(self, item_id: int, *, due_at: datetime, error: str) -> None:
         """Release the lease and make the item due again at ``due_at``."""
-        raise NotImplementedError
 
-    def queue_length(self, queue: str, tenant: str | None = None) -> int:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def queue_length(self, queue: str, tenant: str | None = None) -> int: ...
 
     # -- dead letters --------------------------------------------------------------------------
+    @abc.abstractmethod
     def add_dead_letter(
         self,
         tenant: str,
@@ -427,9 +430,9 @@ class ContextStore(abc.ABC):
         reason: str,
         detail: str,
         payload: bytes,
-    ) -> int:
-        raise NotImplementedError
+    ) -> int: ...
 
+    @abc.abstractmethod
     def list_dead_letters(
         self,
         tenant: str,
@@ -441,28 +444,27 @@ class ContextStore(abc.ABC):
         offset: int = 0,
     ) -> list[DeadLetter]:
         """Newest first."""
-        raise NotImplementedError
 
-    def get_dead_letter(self, tenant: str, dead_letter_id: int) -> DeadLetter | None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def get_dead_letter(self, tenant: str, dead_letter_id: int) -> DeadLetter | None: ...
 
-    def mark_replayed(self, tenant: str, dead_letter_id: int, at: datetime) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def mark_replayed(self, tenant: str, dead_letter_id: int, at: datetime) -> None: ...
 
+    @abc.abstractmethod
     def count_dead_letters(self, tenant: str) -> dict[str, int]:
         """Not-yet-replayed dead letters per reason."""
-        raise NotImplementedError
 
     # -- leases: one process at a time runs a job ---------------------------------------------
+    @abc.abstractmethod
     def acquire_lease(
         self, name: str, holder: str, ttl: timedelta, now: datetime | None = None
     ) -> bool:
         """True when ``holder`` now holds the lease ``name`` until now + ttl: it was free,
         expired, or already held by ``holder`` (renewal). Atomic across processes."""
-        raise NotImplementedError
 
-    def release_lease(self, name: str, holder: str) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def release_lease(self, name: str, holder: str) -> None: ...
 
 
 def open_store(database_url: str) -> ContextStore:

@@ -22,6 +22,7 @@ from cetate.store.base import TemporalQuery, Timerel
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MS: Final = timedelta(milliseconds=1)
+_US: Final = timedelta(microseconds=1)
 
 SCALAR_ATTRIBUTE_FIELDS: Final = {
     "Property": "value",
@@ -63,6 +64,18 @@ def iso_from_ms(ms: int) -> str:
 
 def iso(moment: datetime) -> str:
     return iso_from_ms(to_ms(moment))
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the Unix epoch (exact for any datetime); a naive one is taken as
+    UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // _US
+
+
+def from_us(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
 
 
 def period_ms(period: timedelta) -> int:

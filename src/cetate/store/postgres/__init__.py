@@ -30,7 +30,9 @@ Modules: ``connections`` (the pools), ``schema`` (migrations), ``conditions`` (t
 geo-queries as SQL), ``entity_queries``, ``summaries`` (types and attributes), ``temporal``
 (history and aggregations), ``transaction`` (buffered writes) with ``copy_format``,
 ``history_storage`` (partitions, series, retention), ``accounts`` (tenants, users, tokens,
-settings) and ``store`` (:class:`PostgresStore`, which puts them together).
+settings), ``records``, ``queues``, ``dead_letters`` and ``leases`` (the platform features of
+``migrations/0002_platform_features.sql``; queues are claimed with ``FOR UPDATE SKIP LOCKED``)
+and ``store`` (:class:`PostgresStore`, which puts them together).
 """
 
 from cetate.store.postgres.schema import migration_files

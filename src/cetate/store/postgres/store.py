@@ -24,12 +24,23 @@ from cetate.store.base import (
 from cetate.store.postgres import schema, summaries, temporal
 from cetate.store.postgres.accounts import PostgresAccounts
 from cetate.store.postgres.connections import Conn, PostgresConnections, normalised_url
+from cetate.store.postgres.dead_letters import PostgresDeadLetters
 from cetate.store.postgres.entity_queries import select
 from cetate.store.postgres.history_storage import HistoryStorage
+from cetate.store.postgres.leases import PostgresLeases
+from cetate.store.postgres.queues import PostgresQueues
+from cetate.store.postgres.records import PostgresRecords
 from cetate.store.postgres.transaction import PostgresTransaction
 
 
-class PostgresStore(PostgresAccounts, ContextStore):
+class PostgresStore(
+    PostgresAccounts,
+    PostgresRecords,
+    PostgresQueues,
+    PostgresDeadLetters,
+    PostgresLeases,
+    ContextStore,
+):
     def __init__(
         self, database_url: str, *, min_connections: int = 1, max_connections: int = 16
     ) -> None:

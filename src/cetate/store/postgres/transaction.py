@@ -8,7 +8,7 @@ are rewritten only for entities whose geometries or types changed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -21,6 +21,7 @@ from cetate.store.base import HistoryRow, StoreTransaction
 from cetate.store.postgres.connections import Conn
 from cetate.store.postgres.copy_format import array_literal, copy_text
 from cetate.store.postgres.history_storage import HistoryStorage, month_start
+from cetate.store.postgres.queues import QueuedItems, insert_items, queued_items
 from cetate.store.sql_common import dumps, number_value
 
 Geometries = list[tuple[str, str, Any]]
@@ -74,6 +75,8 @@ class PostgresTransaction(StoreTransaction):
         """type IRIs in the database of the entities this transaction has read or written"""
         """geometry rows in the database of the entities this transaction has read or written"""
         self._history: list[HistoryRow] = []
+        self._queued: QueuedItems = []
+        """queue rows of :meth:`enqueue`, inserted by :meth:`flush` in this transaction"""
 
     # what the caller sees: the database plus the pending writes
     def _known_to_exist(self, entity_id: str) -> bool | None:
@@ -135,15 +138,25 @@ class PostgresTransaction(StoreTransaction):
     def append_history(self, rows: Sequence[HistoryRow]) -> None:
         self._history.extend(rows)
 
+    def enqueue(
+        self, queue: str, payloads: Sequence[Mapping[str, Any]], *, due_at: datetime | None = None
+    ) -> None:
+        """Buffered like the other writes: :meth:`flush` inserts the rows on this
+        transaction's connection, so they commit (or roll back) with the entity writes."""
+        self._queued.extend(queued_items(self._tenant, queue, payloads, due_at))
+
     def flush(self) -> None:
         """Send the buffered writes."""
         pending, self._pending = self._pending, {}
         new_ids, self._new_ids = self._new_ids, set()
         history, self._history = self._history, []
+        queued, self._queued = self._queued, []
         if pending:
             self._flush_entities(pending, new_ids)
         if history:
             self._flush_history(history)
+        if queued:
+            insert_items(self._conn, queued)
 
     def _flush_entities(self, pending: dict[str, EntityDoc | None], new_ids: set[str]) -> None:
         conn, tenant = self._conn, self._tenant

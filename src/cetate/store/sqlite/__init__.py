@@ -21,7 +21,9 @@ Modules: ``connections`` (readers, writer, WAL checkpoints), ``schema`` (migrati
 ``interning`` (name and series ids), ``documents``, ``transaction`` (writes),
 ``entity_queries`` and ``conditions`` (queries, ``q`` and types as SQL), ``temporal``
 (history and aggregations), ``summaries`` (types and attributes), ``accounts`` (tenants, users,
-tokens, settings) and ``store`` (:class:`SQLiteStore`, which puts them together).
+tokens, settings), ``records``, ``queues``, ``dead_letters`` and ``leases`` (the platform
+features of ``migrations/0002_platform_features.sql``) and ``store`` (:class:`SQLiteStore`,
+which puts them together).
 """
 
 from cetate.store.sqlite.connections import database_path

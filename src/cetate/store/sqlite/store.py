@@ -20,14 +20,20 @@ from cetate.store.sql_common import dumps
 from cetate.store.sqlite import schema, summaries
 from cetate.store.sqlite.accounts import SQLiteAccounts
 from cetate.store.sqlite.connections import SQLiteConnections, database_path
+from cetate.store.sqlite.dead_letters import SQLiteDeadLetters
 from cetate.store.sqlite.documents import entity_doc
 from cetate.store.sqlite.entity_queries import EntityQueryRunner
 from cetate.store.sqlite.interning import InternedIds
+from cetate.store.sqlite.leases import SQLiteLeases
+from cetate.store.sqlite.queues import SQLiteQueues
+from cetate.store.sqlite.records import SQLiteRecords
 from cetate.store.sqlite.temporal import TemporalQueryRunner
 from cetate.store.sqlite.transaction import SQLiteTransaction
 
 
-class SQLiteStore(SQLiteAccounts, ContextStore):
+class SQLiteStore(
+    SQLiteAccounts, SQLiteRecords, SQLiteQueues, SQLiteDeadLetters, SQLiteLeases, ContextStore
+):
     """The context store in one SQLite file."""
 
     def __init__(self, database_url: str) -> None:

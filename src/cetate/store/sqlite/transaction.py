@@ -7,8 +7,9 @@ from ``get_for_update``), which keeps the batch-upsert ingest path cheap.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from cetate.errors import AlreadyExists, ResourceNotFound
@@ -26,6 +27,7 @@ from cetate.store.sql_common import (
 )
 from cetate.store.sqlite.documents import entity_doc
 from cetate.store.sqlite.interning import InternedIds
+from cetate.store.sqlite.queues import insert_items
 
 GEO_SLOTS: Final = 4096
 """R*Tree row ids are ``entity_pk * GEO_SLOTS + n`` for the n-th GeoProperty instance."""
@@ -296,6 +298,13 @@ class SQLiteTransaction(StoreTransaction):
                     )
                 )
             conn.executemany("INSERT INTO geo_index VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def enqueue(
+        self, queue: str, payloads: Sequence[Mapping[str, Any]], *, due_at: datetime | None = None
+    ) -> None:
+        """Queue rows written on the writer connection inside this transaction: they commit or
+        roll back with the entity writes."""
+        insert_items(self._conn, self._tenant, queue, payloads, due_at)
 
     def append_history(self, rows: Sequence[HistoryRow]) -> None:
         if not rows:
