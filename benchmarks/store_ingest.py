@@ -9,6 +9,8 @@ Usage::
     .venv/bin/python benchmarks/store_ingest.py                       # SQLite in a temp dir
     .venv/bin/python benchmarks/store_ingest.py --database-url postgresql://user@host/db
     .venv/bin/python benchmarks/store_ingest.py --quick               # smoke run
+    .venv/bin/python benchmarks/store_ingest.py --with-subscriptions  # as the API writes:
+                                  # the subscription matcher registered (tenant has none)
 
 Target (issue): ≥ 50,000 values/s on SQLite on one core.
 """
@@ -64,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entities", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="a few small rounds (smoke run)")
+    parser.add_argument(
+        "--with-subscriptions",
+        action="store_true",
+        help="register the subscription matcher on the service, as the API does",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.entities, args.rounds = min(args.entities, 200), min(args.rounds, 3)
@@ -78,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         tenant = "bench-" + secrets.token_hex(3)
         ensure_tenant(store, tenant)
         service = EntityService(store)
+        if args.with_subscriptions:
+            from cetate.reactions.subscriptions.outbox import SubscriptionMatcher
+            from cetate.reactions.subscriptions.repository import SubscriptionRepository
+
+            service.observer = SubscriptionMatcher(SubscriptionRepository(store))
         created = service.batch_upsert(tenant, [entity(n) for n in range(args.entities)])
         if created.errors:
             print(f"setup failed: {created.errors[0].error.detail}", file=sys.stderr)
@@ -108,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  machine      {machine()}")
     print(f"  entities     {args.entities}")
     print(f"  rounds       {args.rounds} (one transaction each)")
+    print(f"  matcher      {'registered' if args.with_subscriptions else 'none'}")
     print(f"  rows         {values} history rows ({values} attribute values)")
     print(f"  seconds      {seconds:.3f}")
     print(f"  values/s     {values / seconds:,.0f}")

@@ -38,6 +38,10 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="API tokens for integrations.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+devices_app = typer.Typer(help="Devices: import, list, rotate, revoke.", no_args_is_help=True)
+app.add_typer(devices_app, name="devices")
+profiles_app = typer.Typer(help="Device profiles (payload mappings).", no_args_is_help=True)
+app.add_typer(profiles_app, name="profiles")
 
 err = Console(stderr=True)
 out = Console()
@@ -298,6 +302,8 @@ def import_file(
     from cetate.ingest.files.csv_mapping import load_mapping, parse_column_options
     from cetate.ingest.files.importer import guess_format, import_items, read_file
     from cetate.ngsi.jsonld import ContextResolver
+    from cetate.reactions.subscriptions.outbox import SubscriptionMatcher
+    from cetate.reactions.subscriptions.repository import SubscriptionRepository
 
     with _store(database_url) as store:
         _require_tenant(store, tenant)
@@ -315,7 +321,8 @@ def import_file(
             task = progress.add_task(f"Importing {file.name}", total=parsed.total)
             report = import_items(
                 parsed.items,
-                EntityService(store),
+                # imported changes queue their notifications; the server's worker sends them
+                EntityService(store, SubscriptionMatcher(SubscriptionRepository(store))),
                 tenant,
                 chunk_size=chunk_size,
                 on_progress=lambda done: progress.advance(task, done),
@@ -439,6 +446,161 @@ def demo(
         ),
         highlight=False,
     )
+
+
+# -- devices and profiles ---------------------------------------------------------------------
+
+
+def _device_service(store: Any) -> Any:
+    from cetate.entities import EntityService
+    from cetate.ingest.devices.cache import VerifiedDeviceCache
+    from cetate.ingest.devices.credentials import DeviceCredentials
+    from cetate.ingest.devices.service import DeviceService
+    from cetate.ingest.devices.store_registry import StoreDeviceRegistry
+    from cetate.ngsi.jsonld import ContextResolver
+    from cetate.reactions.subscriptions.outbox import SubscriptionMatcher
+    from cetate.reactions.subscriptions.repository import SubscriptionRepository
+
+    registry = StoreDeviceRegistry(store)
+    credentials = DeviceCredentials(registry, VerifiedDeviceCache(registry.credentials_generation))
+    entities = EntityService(store, SubscriptionMatcher(SubscriptionRepository(store)))
+    return DeviceService(store, entities, credentials, ContextResolver())
+
+
+@profiles_app.command("put")
+def profiles_put(
+    file: Annotated[Path, typer.Argument(help="The profile (JSON).", show_default=False)],
+    tenant: TenantOption,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create or replace a device profile (by its name)."""
+    try:
+        document = file.read_bytes()
+    except OSError as exc:
+        raise _fail(f"{file}: {exc.strerror}") from None
+    with _store(database_url) as store:
+        profile, warnings = _device_service(store).put_profile(tenant, document)
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    out.print(f"profile {profile.name} stored in tenant {tenant}", highlight=False)
+
+
+@profiles_app.command("list")
+def profiles_list(tenant: TenantOption, database_url: DatabaseUrl = None) -> None:
+    """The tenant's device profiles."""
+    with _store(database_url) as store:
+        for profile in _device_service(store).list_profiles(tenant):
+            typer.echo(f"{profile.name}\t{profile.entity_type}")
+
+
+@devices_app.command("import")
+def devices_import(
+    file: Annotated[Path, typer.Argument(help="Devices CSV.", show_default=False)],
+    tenant: TenantOption,
+    credentials_out: Annotated[
+        Path,
+        typer.Option(
+            "--credentials-out",
+            help="New file for the issued secrets (mode 0600; never overwritten).",
+        ),
+    ],
+    profile: Annotated[
+        str | None, typer.Option(help="Profile of rows with an empty or no profile column.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Register devices from a CSV: each gets its Device entity and its own credentials,
+    written once to --credentials-out. Bad rows are listed; exit code 1 when any."""
+    from cetate.ingest.devices.csv_import import (
+        CREDENTIALS_WARNING,
+        DeviceRow,
+        DeviceRowError,
+        read_devices_csv,
+        write_credentials_csv,
+    )
+
+    with _store(database_url) as store:
+        service = _device_service(store)
+        known = {p.name for p in service.list_profiles(tenant)}
+        if profile is not None and profile not in known:
+            raise _fail(f"tenant {tenant!r} has no device profile {profile!r}")
+        parsed = read_devices_csv(file, known_profiles=known, default_profile=profile)
+        rejected: list[DeviceRowError] = []
+        with _progress() as progress:
+            task = progress.add_task(f"Registering {file.name}", total=parsed.total)
+
+            def issued() -> Iterator[Any]:
+                for item in parsed.items:
+                    progress.advance(task)
+                    if not isinstance(item, DeviceRow):
+                        rejected.append(item)
+                        continue
+                    try:
+                        yield service.provision(tenant, item.spec)
+                    except CetateError as exc:
+                        rejected.append(DeviceRowError(item.row, item.spec.device_id, exc.detail))
+
+            count = write_credentials_csv(credentials_out, issued())
+    out.print(
+        f"{file.name}: {count} devices registered, {len(rejected)} rejected; credentials in "
+        f"{credentials_out}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    err.print(CREDENTIALS_WARNING, highlight=False, soft_wrap=True)
+    if rejected:
+        for failure in rejected:
+            out.print(
+                f"row {failure.row} ({failure.device_id or 'no id'}): {failure.reason}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+        raise typer.Exit(1)
+
+
+@devices_app.command("list")
+def devices_list(tenant: TenantOption, database_url: DatabaseUrl = None) -> None:
+    """The tenant's devices: id, profile, transport, state."""
+    with _store(database_url) as store:
+        service = _device_service(store)
+        records = {r.device: r for r in service.credentials.registry.list_credentials(tenant)}
+        for info in service.list_devices(tenant):
+            record = records.get(info.device)
+            transport = record.transport if record else "-"
+            state = (
+                "no credentials" if record is None else ("revoked" if record.revoked else "active")
+            )
+            typer.echo(f"{info.device}\t{info.profile}\t{transport}\t{state}")
+
+
+@devices_app.command("rotate")
+def devices_rotate(
+    device: Annotated[str, typer.Argument(help="Device id.", show_default=False)],
+    tenant: TenantOption,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """New secrets for a device (the old ones stop working at once); printed once."""
+    with _store(database_url) as store:
+        issued = _device_service(store).rotate(tenant, device)
+    err.print("New credentials; copy them now: they are not shown again.", highlight=False)
+    if issued.http_token:
+        out.print(f"http_token={issued.http_token}", highlight=False, markup=False)
+    if issued.mqtt_password:
+        out.print(f"mqtt_username={issued.mqtt_username}", highlight=False, markup=False)
+        out.print(f"mqtt_password={issued.mqtt_password}", highlight=False, markup=False)
+
+
+@devices_app.command("revoke")
+def devices_revoke(
+    device: Annotated[str, typer.Argument(help="Device id.", show_default=False)],
+    tenant: TenantOption,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke a device's credentials at once."""
+    with _store(database_url) as store:
+        _device_service(store).revoke(tenant, device)
+    out.print(f"device {device} of tenant {tenant}: credentials revoked", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - the console script calls ``app`` directly

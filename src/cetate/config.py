@@ -74,3 +74,21 @@ class Settings(BaseSettings):
     mqtt_external_url: str = ""
     """Production: ``mqtt://user:password@host:1883`` (or ``mqtts://…:8883``) of an external
     broker such as Mosquitto; Cetate connects to it as a client and runs no broker itself."""
+
+    device_rate_per_second: float = 20.0
+    """Per-device rate limit on ingested messages (MQTT and HTTP together): a token bucket
+    refilled at this rate; ``0`` turns the limit off. Messages over it are dead-lettered with
+    reason ``rate_limited``."""
+
+    device_rate_burst: float = 200.0
+    """The token bucket's size: how many messages a device may send at once."""
+
+    device_max_payload_bytes: int = 262_144
+    """Largest HTTP device request body (413 above it); a profile may allow less."""
+
+    notification_worker: bool = True
+    """Run the subscription notification worker inside the application (delivers the queued
+    NGSI-LD notifications; several processes may run one each)."""
+
+    notification_poll_interval: float = 0.2
+    """Seconds the notification worker waits between polls of an empty queue."""

@@ -3,17 +3,24 @@
 Every write goes through :class:`EntityService`: it applies the pure update semantics of
 :mod:`cetate.ngsi.updates` inside a store transaction and records the history rows. Payloads
 here are already in stored form (expanded with their @context by the caller).
+
+Features that react to changes (NGSI-LD subscriptions) register a :class:`WriteObserver`:
+before each write transaction the service asks it for a :data:`WriteSink` for the tenant;
+when it gets one, it hands the sink every :class:`EntityWrite` of the transaction *inside*
+it, so that what the sink queues (``tx.enqueue``) commits together with the change. An
+observer that has nothing to do for a tenant answers ``None`` and the write costs nothing
+more. This module imports nothing of those features.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from cetate.errors import AlreadyExists, BadRequestData, CetateError, ResourceNotFound
 from cetate.ngsi import updates
@@ -37,6 +44,45 @@ class BatchResult:
     created: list[str] = field(default_factory=list)
     """ids of the entities that did not exist before (create and upsert); a subset of
     ``success``"""
+
+
+@dataclass(frozen=True, slots=True)
+class EntityWrite:
+    """One entity's change in a write transaction, for observers: the document ``before``
+    (``None`` when created) and ``after`` (``None`` when deleted), and ``changed`` — the
+    IRIs of the attributes the operation created, updated or deleted."""
+
+    before: EntityDoc | None
+    after: EntityDoc | None
+    changed: frozenset[str]
+
+
+WriteSink = Callable[[StoreTransaction, Sequence[EntityWrite]], None]
+"""Receives the writes of one transaction, inside it (it may ``tx.enqueue`` work)."""
+
+
+class WriteObserver(Protocol):
+    """Something that reacts to entity writes (see the module docstring)."""
+
+    def sink_for(self, tenant: str) -> WriteSink | None:
+        """The sink for a write transaction of ``tenant``, or ``None`` when no write of that
+        tenant interests the observer now (the fast path: nothing is collected)."""
+        ...
+
+
+def _attribute_names(doc: EntityDoc) -> set[str]:
+    return {key for key in doc if key not in ENTITY_KEYWORDS}
+
+
+def _write_of(before: EntityDoc | None, change: ChangeSet) -> EntityWrite:
+    """The :class:`EntityWrite` of one :class:`ChangeSet` applied to ``before``."""
+    after = change.entity
+    if before is None:
+        return EntityWrite(None, after, frozenset(_attribute_names(after)))
+    changed = {attr for attr, _ in change.written}
+    changed.update(change.updated)
+    changed.update(key for key in _attribute_names(before) if key not in after)
+    return EntityWrite(before, after, frozenset(changed))
 
 
 def attributes_of(entity: EntityDoc) -> dict[str, list[AttributeInstance]]:
@@ -101,8 +147,24 @@ def _cyclic_gc_paused() -> Iterator[None]:
 class EntityService:
     """Writes to the context store with NGSI-LD semantics. All methods are synchronous."""
 
-    def __init__(self, store: ContextStore) -> None:
+    def __init__(self, store: ContextStore, observer: WriteObserver | None = None) -> None:
         self.store = store
+        self.observer = observer
+        """told about every write (see :class:`WriteObserver`); may be set later"""
+
+    def _sink(self, tenant: str) -> WriteSink | None:
+        observer = self.observer
+        return observer.sink_for(tenant) if observer is not None else None
+
+    @staticmethod
+    def _notify(
+        sink: WriteSink | None, tx: StoreTransaction, before: EntityDoc | None, change: ChangeSet
+    ) -> None:
+        if sink is None:
+            return
+        write = _write_of(before, change)
+        if write.changed:
+            sink(tx, [write])
 
     # -- single-entity operations ------------------------------------------------------------
     def _current(self, tx: StoreTransaction, entity_id: str) -> EntityDoc:
@@ -123,16 +185,22 @@ class EntityService:
 
     def create(self, tenant: str, entity: EntityDoc) -> None:
         entity_id = _entity_id(entity)
+        sink = self._sink(tenant)
         with self.store.transaction(tenant) as tx:
             if tx.get_for_update([entity_id]):
                 raise AlreadyExists(f"entity {entity_id} already exists", entityId=entity_id)
-            self._write(tx, updates.create_entity(entity, utc_now()), new=True)
+            change = updates.create_entity(entity, utc_now())
+            self._write(tx, change, new=True)
+            self._notify(sink, tx, None, change)
 
     def replace(self, tenant: str, entity: EntityDoc) -> None:
         entity_id = _entity_id(entity)
+        sink = self._sink(tenant)
         with self.store.transaction(tenant) as tx:
             current = self._current(tx, entity_id)
-            self._write(tx, updates.replace_entity(current, entity, utc_now()))
+            change = updates.replace_entity(current, entity, utc_now())
+            self._write(tx, change)
+            self._notify(sink, tx, current, change)
 
     def append_attributes(
         self,
@@ -142,37 +210,45 @@ class EntityService:
         *,
         overwrite: bool = True,
     ) -> ChangeSet:
+        sink = self._sink(tenant)
         with self.store.transaction(tenant) as tx:
             current = self._current(tx, entity_id)
             change = updates.append_attributes(current, attrs, utc_now(), overwrite=overwrite)
             self._write(tx, change)
+            self._notify(sink, tx, current, change)
             return change
 
     def update_attributes(
         self, tenant: str, entity_id: str, attrs: dict[str, list[AttributeInstance]]
     ) -> ChangeSet:
+        sink = self._sink(tenant)
         with self.store.transaction(tenant) as tx:
             current = self._current(tx, entity_id)
             change = updates.update_attributes(current, attrs, utc_now())
             self._write(tx, change)
+            self._notify(sink, tx, current, change)
             return change
 
     def merge(
         self, tenant: str, entity_id: str, patch: dict[str, list[AttributeInstance]]
     ) -> ChangeSet:
+        sink = self._sink(tenant)
         with self.store.transaction(tenant) as tx:
             current = self._current(tx, entity_id)
             change = updates.merge_entity(current, patch, utc_now())
             self._write(tx, change)
+            self._notify(sink, tx, current, change)
             return change
 
     def patch_attribute(
         self, tenant: str, entity_id: str, attr: str, fragment: AttributeInstance
     ) -> ChangeSet:
+        sink = self._sink(tenant)
         with self.store.transaction(tenant) as tx:
             current = self._current(tx, entity_id)
             change = updates.patch_attribute(current, attr, fragment, utc_now())
             self._write(tx, change)
+            self._notify(sink, tx, current, change)
             return change
 
     def delete_attribute(
@@ -184,17 +260,22 @@ class EntityService:
         dataset_id: str | None = None,
         delete_all: bool = False,
     ) -> None:
+        sink = self._sink(tenant)
         with self.store.transaction(tenant) as tx:
             current = self._current(tx, entity_id)
             change = updates.delete_attribute(
                 current, attr, utc_now(), dataset_id=dataset_id, delete_all=delete_all
             )
             self._write(tx, change)
+            self._notify(sink, tx, current, change)
 
     def delete(self, tenant: str, entity_id: str) -> None:
+        sink = self._sink(tenant)
         with self.store.transaction(tenant) as tx:
-            self._current(tx, entity_id)
+            current = self._current(tx, entity_id)
             tx.delete(entity_id)
+            if sink is not None:
+                sink(tx, [EntityWrite(current, None, frozenset(_attribute_names(current)))])
 
     # -- batch operations ----------------------------------------------------------------------
     def batch_create(self, tenant: str, entities: Sequence[EntityDoc]) -> BatchResult:
@@ -218,6 +299,7 @@ class EntityService:
 
     def batch_delete(self, tenant: str, entity_ids: Sequence[str]) -> BatchResult:
         result = BatchResult()
+        sink = self._sink(tenant)
         with self.store.transaction(tenant) as tx:
             existing = tx.get_for_update(list(dict.fromkeys(entity_ids)))
             deleted: set[str] = set()
@@ -228,6 +310,15 @@ class EntityService:
                 tx.delete(entity_id)
                 deleted.add(entity_id)
                 result.success.append(entity_id)
+            if sink is not None and deleted:
+                sink(
+                    tx,
+                    [
+                        EntityWrite(doc, None, frozenset(_attribute_names(doc)))
+                        for entity_id, doc in existing.items()
+                        if entity_id in deleted
+                    ],
+                )
         return result
 
     def _batch(self, tenant: str, entities: Sequence[EntityDoc], operation: str) -> BatchResult:
@@ -241,6 +332,8 @@ class EntityService:
             entity_id = entity.get("id")
             if isinstance(entity_id, str) and entity_id:
                 ids.append(entity_id)
+        sink = self._sink(tenant)
+        writes: list[EntityWrite] = []
         with _cyclic_gc_paused(), self.store.transaction(tenant) as tx:
             existing = tx.get_for_update(list(dict.fromkeys(ids))) if ids else {}
             documents: dict[str, EntityDoc] = dict(existing)
@@ -257,9 +350,14 @@ class EntityService:
                 except CetateError as error:
                     result.errors.append(BatchError(entity_id, error))
                     continue
-                if entity_id not in documents:
+                before = documents.get(entity_id)
+                if before is None:
                     new_ids.add(entity_id)
                     result.created.append(entity_id)
+                if sink is not None:
+                    write = _write_of(before, change)
+                    if write.changed:
+                        writes.append(write)
                 documents[entity_id] = change.entity
                 changed[entity_id] = None
                 history.extend(updates.history_rows(change))
@@ -271,6 +369,8 @@ class EntityService:
                     tx.replace(documents[entity_id])
             if history:
                 tx.append_history(history)
+            if sink is not None and writes:
+                sink(tx, writes)
         return result
 
     @staticmethod

@@ -11,8 +11,9 @@ from cetate.store.base import ContextStore, EntityQuery, TemporalQuery
 
 def tenant_snapshot(store: ContextStore, tenant: str) -> bytes:
     """Every entity of ``tenant`` as stored, each attribute's history (every instance, and so
-    its count) through :meth:`ContextStore.query_temporal`, the type and attribute summaries
-    and the tenant record itself, serialised canonically (sorted keys)."""
+    its count) through :meth:`ContextStore.query_temporal`, the type and attribute summaries,
+    the tenant's subscriptions (records of kind ``subscription``) and the tenant record
+    itself, serialised canonically (sorted keys)."""
     record = store.get_tenant(tenant)
     entities = sorted(store.iter_entities(tenant), key=lambda entity: str(entity["id"]))
     history: dict[str, dict[str, Any]] = {}
@@ -35,6 +36,10 @@ def tenant_snapshot(store: ContextStore, tenant: str) -> bytes:
         },
         "entities": entities,
         "history": history,
+        "subscriptions": [
+            {"key": record.key, "version": record.version, "data": record.data}
+            for record in store.list_records(tenant, "subscription")
+        ],
         "types": sorted(
             (summary.type, summary.entity_count, sorted(summary.attributes))
             for summary in store.entity_types(tenant)

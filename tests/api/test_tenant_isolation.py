@@ -43,6 +43,7 @@ V1: Final = "/ngsi-ld/v1"
 ENTITIES: Final = f"{V1}/entities"
 OPS: Final = f"{V1}/entityOperations"
 TEMPORAL: Final = f"{V1}/temporal/entities"
+SUBS: Final = f"{V1}/subscriptions"
 PROBLEM: Final = "application/problem+json"
 FORBIDDEN: Final = "urn:cetate:errors:Forbidden"
 UNAUTHENTICATED: Final = "urn:cetate:errors:Unauthenticated"
@@ -62,6 +63,12 @@ ONLY_ATTR: Final = {"cluj": "fillingLevel", "iasi": "seats"}
 ONLY_ID: Final = {
     "cluj": "urn:ngsi-ld:WasteContainer:cluj-only",
     "iasi": "urn:ngsi-ld:Bench:iasi-only",
+}
+SUBSCRIPTION: Final = "urn:ngsi-ld:Subscription:0001"
+"""a subscription id both tenants have"""
+ONLY_SUB: Final = {
+    "cluj": "urn:ngsi-ld:Subscription:cluj-only",
+    "iasi": "urn:ngsi-ld:Subscription:iasi-only",
 }
 BASE: Final = {"cluj": 10.0, "iasi": 20.0}
 POINT: Final = {"cluj": [23.5899, 46.7712], "iasi": [27.5877, 47.1585]}
@@ -151,6 +158,22 @@ def _seed_tenant(
         fragment = {"temperature": {"type": "Property", "value": value, "observedAt": iso(moment)}}
         response = client.patch(f"{ENTITIES}/{SENSOR}/attrs", json=fragment, headers=headers)
         assert response.status_code == 204, response.text
+    for sub_id in (SUBSCRIPTION, ONLY_SUB[tenant]):
+        response = client.post(SUBS, json=_subscription(tenant, sub_id), headers=headers)
+        assert response.status_code == 201, response.text
+
+
+def _subscription(tenant: str, sub_id: str, description: str | None = None) -> dict[str, Any]:
+    """A subscription of ``tenant`` on the type only it has (so that the probes' entity
+    writes do not trigger it), naming the tenant in its description and endpoint."""
+    return {
+        "id": sub_id,
+        "type": "Subscription",
+        "description": description or f"{tenant} subscription",
+        "entities": [{"type": ONLY_TYPE[tenant]}],
+        "watchedAttributes": [ONLY_ATTR[tenant]],
+        "notification": {"endpoint": {"uri": f"http://127.0.0.1:9/{tenant}-hook"}},
+    }
 
 
 @pytest.fixture
@@ -428,6 +451,7 @@ def _fill(text: str, w: World) -> str:
     parameter, for the victim of this run."""
     return text.format(
         victim_only=ONLY_ID[w.victim],
+        victim_only_sub=ONLY_SUB[w.victim],
         victim_only_type=ONLY_TYPE[w.victim],
         victim_only_attr=ONLY_ATTR[w.victim],
     )
@@ -542,6 +566,54 @@ def _batch_deleted(w: World, response: httpx.Response) -> None:
     assert body["success"] == [SENSOR]
     assert [error["entityId"] for error in body["errors"]] == [ONLY_ID[w.victim]]
     assert stored(w, w.attacker, SENSOR) is None
+
+
+def own_subscription(w: World, sub_id: str) -> dict[str, Any] | None:
+    """The attacker's subscription, read back through the API (None when there is none)."""
+    response = w.client.get(f"{SUBS}/{sub_id}", headers=w.own())
+    if response.status_code == 404:
+        return None
+    body: dict[str, Any] = ok(response)
+    return body
+
+
+def _own_subscriptions(w: World, response: httpx.Response) -> None:
+    body = ok(response)
+    assert sorted(sub["id"] for sub in body) == sorted([SUBSCRIPTION, ONLY_SUB[w.attacker]])
+    assert {sub["description"] for sub in body} == {f"{w.attacker} subscription"}
+    assert {sub["entities"][0]["type"] for sub in body} == {ONLY_TYPE[w.attacker]}
+    assert_no_trace_of(w.victim, response)
+
+
+def _own_subscription(w: World, response: httpx.Response) -> None:
+    body = ok(response)
+    assert body["id"] == SUBSCRIPTION
+    assert body["description"] == f"{w.attacker} subscription"
+    assert body["notification"]["endpoint"]["uri"].endswith(f"/{w.attacker}-hook")
+    assert_no_trace_of(w.victim, response)
+
+
+def _victim_only_subscription(w: World) -> dict[str, Any]:
+    return _subscription(w.attacker, ONLY_SUB[w.victim], "written by the attacker")
+
+
+def _created_victim_only_subscription(w: World, response: httpx.Response) -> None:
+    assert response.status_code == 201, response.text
+    created = own_subscription(w, ONLY_SUB[w.victim])
+    assert created is not None
+    assert created["description"] == "written by the attacker"
+
+
+def _patched_subscription(w: World, response: httpx.Response) -> None:
+    assert response.status_code == 204, response.text
+    patched = own_subscription(w, SUBSCRIPTION)
+    assert patched is not None
+    assert patched["description"] == "patched"
+
+
+def _deleted_subscription(w: World, response: httpx.Response) -> None:
+    assert response.status_code == 204, response.text
+    assert own_subscription(w, SUBSCRIPTION) is None
 
 
 NEW_TEMPERATURE: Final = {"temperature": {"type": "Property", "value": -1.0}}
@@ -760,6 +832,51 @@ ROUTES: Final[dict[tuple[str, str], RouteCase]] = {
     ("POST", f"{V1}/entityOperations/delete"): RouteCase(
         write=True,
         probes=(Probe(send("POST", f"{OPS}/delete", _delete_batch), _batch_deleted),),
+    ),
+    ("GET", f"{V1}/subscriptions"): RouteCase(
+        write=False,
+        probes=(
+            Probe(get(SUBS), _own_subscriptions),
+            Probe(get(SUBS, count="true", limit="10"), _own_subscriptions),
+        ),
+    ),
+    ("GET", f"{V1}/subscriptions/{{subscription_id}}"): RouteCase(
+        write=False,
+        probes=(
+            Probe(get(f"{SUBS}/{SUBSCRIPTION}"), _own_subscription),
+            # missing or present in the victim's tenant: the same refusal
+            Probe(get(f"{SUBS}/{{victim_only_sub}}"), _own_only_id_missing),
+        ),
+    ),
+    ("POST", f"{V1}/subscriptions"): RouteCase(
+        write=True,
+        probes=(
+            Probe(send("POST", SUBS, _victim_only_subscription), _created_victim_only_subscription),
+            Probe(
+                send("POST", SUBS, lambda w: _subscription(w.attacker, SUBSCRIPTION)),
+                _own_conflict,
+            ),
+        ),
+    ),
+    ("PATCH", f"{V1}/subscriptions/{{subscription_id}}"): RouteCase(
+        write=True,
+        probes=(
+            Probe(
+                send("PATCH", f"{SUBS}/{SUBSCRIPTION}", {"description": "patched"}),
+                _patched_subscription,
+            ),
+            Probe(
+                send("PATCH", f"{SUBS}/{{victim_only_sub}}", {"description": "patched"}),
+                _own_only_id_missing,
+            ),
+        ),
+    ),
+    ("DELETE", f"{V1}/subscriptions/{{subscription_id}}"): RouteCase(
+        write=True,
+        probes=(
+            Probe(send("DELETE", f"{SUBS}/{{victim_only_sub}}"), _own_only_id_missing),
+            Probe(send("DELETE", f"{SUBS}/{SUBSCRIPTION}"), _deleted_subscription),
+        ),
     ),
 }
 
@@ -1022,6 +1139,9 @@ CONSOLE_PAGES: Final = ("/", "/entities", "/map", "/entities/{entity_id}")
 
 
 NOT_TENANT_DATA: Final = ("/health", "/login", "/openapi.json", "/docs", "/docs/oauth2-redirect")
+ISOLATION_TESTED_ELSEWHERE: Final = ("/api/v1/{tenant}/dead-letters",)
+"""tenant data outside /ngsi-ld/v1 with isolation tests of their own
+(tests/api/test_dead_letters.py)"""
 
 
 def console_get_routes(app: FastAPI) -> set[str]:
@@ -1035,7 +1155,7 @@ def console_get_routes(app: FastAPI) -> set[str]:
 
 def test_every_console_read_route_is_covered(world_app: FastAPI) -> None:
     served = console_get_routes(world_app)
-    missing = sorted(served - {*CONSOLE_JSON, *CONSOLE_PAGES})
+    missing = sorted(served - {*CONSOLE_JSON, *CONSOLE_PAGES, *ISOLATION_TESTED_ELSEWHERE})
     assert not missing, f"console routes without a tenant-isolation check: {missing}"
 
 

@@ -12,14 +12,23 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from cetate import __version__ as cetate_version
+from cetate.api import dead_letters, devices_http
 from cetate.api.ngsild import ngsild_router
 from cetate.api.paths import EchoTenant, PathSegments
 from cetate.api.problems import install_problem_handlers
 from cetate.api.responses import json_response
 from cetate.config import Settings
 from cetate.entities import EntityService
+from cetate.ingest.devices.cache import VerifiedDeviceCache
+from cetate.ingest.devices.credentials import DeviceCredentials, RegistryDeviceAuthenticator
+from cetate.ingest.devices.service import DeviceService
+from cetate.ingest.devices.store_registry import StoreDeviceRegistry
 from cetate.ingest.mqtt.runtime import mqtt_runtime
+from cetate.ingest.pipeline import IngestPipeline, RateLimiter
 from cetate.ngsi.jsonld import ContextResolver
+from cetate.reactions.subscriptions.outbox import SubscriptionMatcher
+from cetate.reactions.subscriptions.repository import SubscriptionRepository
+from cetate.reactions.subscriptions.worker import NotificationWorker
 from cetate.store.base import ContextStore, open_store
 
 logger = logging.getLogger(__name__)
@@ -43,9 +52,19 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker: NotificationWorker = app.state.notification_worker
         try:
-            async with mqtt_runtime(settings) as app.state.mqtt:
-                yield
+            async with mqtt_runtime(
+                settings,
+                authenticator=RegistryDeviceAuthenticator(app.state.device_credentials),
+                handler=app.state.ingest.handle_mqtt,
+            ) as app.state.mqtt:
+                if settings.notification_worker:
+                    worker.start()
+                try:
+                    yield
+                finally:
+                    await worker.stop()
         finally:
             if owns_store:
                 await run_in_threadpool(the_store.close)
@@ -62,12 +81,23 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
     )
     app.state.settings = settings
     app.state.store = the_store
-    app.state.entity_service = EntityService(the_store)
     app.state.context_resolver = ContextResolver()
+    subscriptions = SubscriptionRepository(the_store, resolver=app.state.context_resolver)
+    app.state.subscriptions = subscriptions
+    app.state.entity_service = EntityService(the_store, SubscriptionMatcher(subscriptions))
+    app.state.notification_worker = NotificationWorker(
+        the_store,
+        subscriptions,
+        default_tenant=settings.default_tenant,
+        poll_interval=settings.notification_poll_interval,
+    )
+    _install_devices(app, settings, the_store)
     install_problem_handlers(app)
     app.add_middleware(EchoTenant)
     app.add_middleware(PathSegments)
     app.include_router(ngsild_router())
+    app.include_router(devices_http.router)
+    app.include_router(dead_letters.router)
 
     @app.get("/health", tags=["platform"], summary="Liveness and store check")
     def health() -> Response:
@@ -76,6 +106,24 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
 
     _mount_console(app)
     return app
+
+
+def _install_devices(app: FastAPI, settings: Settings, store: ContextStore) -> None:
+    """The device registry, profiles and the ingest pipeline, at ``app.state``."""
+    registry = StoreDeviceRegistry(store)
+    credentials = DeviceCredentials(registry, VerifiedDeviceCache(registry.credentials_generation))
+    resolver: ContextResolver = app.state.context_resolver
+    app.state.device_credentials = credentials
+    app.state.devices = DeviceService(store, app.state.entity_service, credentials, resolver)
+    limiter = (
+        RateLimiter(settings.device_rate_per_second, settings.device_rate_burst)
+        if settings.device_rate_per_second > 0
+        else None
+    )
+    app.state.ingest = IngestPipeline(
+        store, app.state.entity_service, resolver, rate_limiter=limiter
+    )
+    app.state.http_device_counters = devices_http.HttpDeviceCounters()
 
 
 def _version() -> str:

@@ -6,8 +6,10 @@ import asyncio
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -29,15 +31,30 @@ from cetate.ingest.devices.mosquitto import (
     mosquitto_password_hash,
     verify_mosquitto_hash,
 )
+from cetate.ingest.devices.store_registry import StoreDeviceRegistry
 from cetate.ingest.mqtt.auth import DeviceAuthenticator, DeviceIdentity
+from cetate.store.base import open_store
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 FINGERPRINT = "cd" * 32
 
 
-@pytest.fixture
-def registry() -> InMemoryDeviceRegistry:
-    return InMemoryDeviceRegistry()
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[InMemoryDeviceRegistry]:
+    """The reference in-memory registry and the store-backed one on each backend: both must
+    pass every test here. Typed as the in-memory one for its ``reads`` counter, which the
+    store registry has too."""
+    if request.param == "memory":
+        yield InMemoryDeviceRegistry()
+        return
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cetate.db'}"
+    else:
+        url = str(request.getfixturevalue("postgres_database_url"))
+    store = open_store(url)
+    store.migrate()
+    yield cast(InMemoryDeviceRegistry, StoreDeviceRegistry(store))
+    store.close()
 
 
 @pytest.fixture

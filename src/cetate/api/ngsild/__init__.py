@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from cetate.api.ngsild import batch, entities, temporal, types
+from cetate.api.ngsild import batch, entities, subscriptions, temporal, types
 
 
 def ngsild_router() -> APIRouter:
@@ -14,4 +14,5 @@ def ngsild_router() -> APIRouter:
     router.include_router(batch.router)
     router.include_router(types.router)
     router.include_router(temporal.router)
+    router.include_router(subscriptions.router)
     return router

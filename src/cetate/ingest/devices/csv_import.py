@@ -132,11 +132,13 @@ def read_devices_csv(
     *,
     delimiter: str | None = None,
     known_profiles: Collection[str] | None = None,
+    default_profile: str | None = None,
 ) -> ParsedDevices:
-    """The devices of a CSV file. Raises :class:`~cetate.errors.InvalidRequest` when the file
-    as a whole is unusable (not UTF-8, no header, unknown or missing columns); a bad row is a
-    :class:`DeviceRowError` among the items. ``known_profiles``: when given, a row naming
-    another profile is refused."""
+    """The devices of a CSV file. ``default_profile``: the profile of rows whose ``profile``
+    cell is empty (the column may then be left out). Raises
+    :class:`~cetate.errors.InvalidRequest` when the file as a whole is unusable (not UTF-8,
+    no header, unknown or missing columns); a bad row is a :class:`DeviceRowError` among the
+    items. ``known_profiles``: when given, a row naming another profile is refused."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             first_line = handle.readline()
@@ -151,11 +153,11 @@ def read_devices_csv(
         raise InvalidRequest(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
     if not header or not any(cell.strip() for cell in header):
         raise InvalidRequest(f"{path}: the file is empty; expected a header row")
-    columns = _check_header(path, header)
-    return ParsedDevices(total, _rows(path, chosen, columns, known_profiles))
+    columns = _check_header(path, header, default_profile is not None)
+    return ParsedDevices(total, _rows(path, chosen, columns, known_profiles, default_profile))
 
 
-def _check_header(path: Path, header: list[str]) -> list[str]:
+def _check_header(path: Path, header: list[str], has_default_profile: bool = False) -> list[str]:
     columns = [_column_name(cell) for cell in header]
     unknown = [
         raw.strip() for raw, name in zip(header, columns, strict=True) if name not in COLUMNS
@@ -171,7 +173,11 @@ def _check_header(path: Path, header: list[str]) -> list[str]:
     repeated = sorted({name for name in columns if columns.count(name) > 1})
     if repeated:
         raise InvalidRequest(f"{path}: column {', '.join(map(repr, repeated))} appears twice")
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    missing = [
+        name
+        for name in REQUIRED_COLUMNS
+        if name not in columns and not (name == "profile" and has_default_profile)
+    ]
     if missing:
         raise InvalidRequest(
             f"{path}: the header has no column {', '.join(map(repr, missing))} (required); "
@@ -187,6 +193,7 @@ def _rows(
     delimiter: str,
     columns: list[str],
     known_profiles: Collection[str] | None,
+    default_profile: str | None = None,
 ) -> Iterator[DeviceRowItem]:
     seen: dict[str, int] = {}
     seen_folded: dict[str, tuple[str, int]] = {}
@@ -207,6 +214,8 @@ def _rows(
                 )
                 continue
             row = dict(zip(columns, (cell.strip() for cell in cells), strict=False))
+            if default_profile and not row.get("profile"):
+                row["profile"] = default_profile
             item = _parse_row(line, row, profiles)
             if isinstance(item, DeviceRow):
                 device_id = item.spec.device_id

@@ -8,9 +8,9 @@
 * off: neither.
 
 When a ``handler`` is given, an :class:`~cetate.ingest.mqtt.subscriber.AttrsSubscriber`
-delivers every device's measurements to it, from either broker. The device registry (which
-provides the authenticator and the storing handler) is not built yet: until then the built-in
-broker admits no device, and no subscriber runs unless a caller passes a handler.
+delivers every device's measurements to it, from either broker. The application passes a
+:class:`~cetate.ingest.devices.credentials.RegistryDeviceAuthenticator` over the store's device
+registry and :meth:`cetate.ingest.pipeline.IngestPipeline.handle_mqtt` as the handler.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ async def mqtt_runtime(
             runtime.subscriber = AttrsSubscriber(runtime.connection, handler)
             runtime.subscriber.start()
         elif mode is MqttMode.external:
-            logger.info("external MQTT broker configured; no subscriber until devices exist")
+            logger.info("external MQTT broker configured but no handler given: no subscriber")
         yield runtime
     finally:
         if runtime.subscriber is not None:

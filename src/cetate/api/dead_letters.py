@@ -1,0 +1,110 @@
+"""Dead letters over HTTP: rejected device messages, listed and replayed (operators and
+admins of the tenant only).
+
+* ``GET /api/v1/{tenant}/dead-letters`` — newest first, filters ``device``, ``reason``,
+  ``includeReplayed``, ``limit``/``offset``; the answer also counts the not-yet-replayed ones
+  per reason.
+* ``POST /api/v1/{tenant}/dead-letters/{id}/replay`` — run the message through the pipeline
+  again with the device's current profile; 200 and marked replayed when stored, else a
+  ProblemDetails with the reason it is still rejected.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any, ClassVar
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from cetate.api.deps import TENANT_NAME_RE, PrincipalDep, StoreDep
+from cetate.api.responses import json_response
+from cetate.auth.principal import require_write
+from cetate.errors import BadRequestData, CetateError
+from cetate.ingest.pipeline import IngestPipeline
+from cetate.store.base import DeadLetter
+
+router = APIRouter(tags=["devices"])
+
+_PREVIEW_BYTES = 2048
+
+
+class StillRejected(CetateError):
+    status: ClassVar[int] = 422
+    problem_type = "urn:cetate:errors:MessageRejected"
+    title = "Message still rejected"
+
+
+def _tenant(principal: PrincipalDep, tenant: str) -> str:
+    if not TENANT_NAME_RE.fullmatch(tenant):
+        raise BadRequestData(f"{tenant!r} is not a tenant name")
+    require_write(principal, tenant)
+    return tenant
+
+
+def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
+    text = letter.payload[:_PREVIEW_BYTES].decode("utf-8", "replace")
+    return {
+        "id": letter.id,
+        "device": letter.device,
+        "source": letter.source,
+        "receivedAt": letter.received_at.isoformat(),
+        "reason": letter.reason,
+        "detail": letter.detail,
+        "size": len(letter.payload),
+        "payloadText": text,
+        "payloadBase64": base64.b64encode(letter.payload).decode("ascii"),
+        "replayedAt": letter.replayed_at.isoformat() if letter.replayed_at else None,
+    }
+
+
+@router.get("/api/v1/{tenant}/dead-letters", summary="Rejected device messages")
+def list_dead_letters(
+    tenant: str,
+    principal: PrincipalDep,
+    store: StoreDep,
+    device: str | None = None,
+    reason: str | None = None,
+    include_replayed: Annotated[bool, Query(alias="includeReplayed")] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    name = _tenant(principal, tenant)
+    letters = store.list_dead_letters(
+        name,
+        device=device,
+        reason=reason,
+        include_replayed=include_replayed,
+        limit=limit,
+        offset=offset,
+    )
+    return json_response(
+        {
+            "counts": store.count_dead_letters(name),
+            "items": [dead_letter_json(letter) for letter in letters],
+        }
+    )
+
+
+@router.post(
+    "/api/v1/{tenant}/dead-letters/{dead_letter_id}/replay",
+    summary="Run a rejected message through the pipeline again",
+)
+async def replay_dead_letter(
+    tenant: str, dead_letter_id: int, principal: PrincipalDep, request: Request
+) -> Response:
+    name = _tenant(principal, tenant)
+    pipeline: IngestPipeline = request.app.state.ingest
+    outcome = await run_in_threadpool(pipeline.replay, name, dead_letter_id)
+    if not outcome.accepted:
+        raise StillRejected(outcome.detail, reason=outcome.reason)
+    return json_response(
+        {
+            "status": outcome.status,
+            "entityId": outcome.entity_id,
+            "readings": outcome.readings,
+            "values": outcome.values,
+            "duplicates": outcome.duplicates,
+        }
+    )

@@ -1,0 +1,231 @@
+"""The ingest pipeline on a real store (both backends): readings stored, rejections
+dead-lettered, duplicates stored once, rate limit, isolation between devices, replay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from cetate.ingest.pipeline import IngestPipeline, RateLimiter
+from cetate.store.base import ContextStore, EntityQuery, TemporalQuery
+from tests.ingest.conftest import BIN_PROFILE, FILLING_LEVEL, TEMPERATURE, DeviceWorld, make_world
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+TS = int(datetime(2026, 11, 23, 9, 59, tzinfo=UTC).timestamp())
+BIN_1 = "urn:ngsi-ld:WasteContainer:bin-1"
+
+
+def msg(**values: object) -> bytes:
+    return orjson.dumps(values)
+
+
+def history(store: ContextStore, tenant: str, entity_id: str, attr: str) -> list[object]:
+    found = store.query_temporal(tenant, TemporalQuery(entities=EntityQuery(ids=(entity_id,))))
+    return [i.get("value") for e in found for i in e.history.get(attr, [])]
+
+
+def test_first_message_creates_the_entity(world: DeviceWorld) -> None:
+    world.provision("cluj", "bin-1")
+    outcome = world.pipeline.ingest("cluj", "bin-1", msg(f=63, t=21, ts=TS), NOW, "mqtt")
+    assert outcome.status == "stored"
+    assert outcome.created
+    assert outcome.values == 2
+    entity = world.store.get_entity("cluj", BIN_1)
+    assert entity is not None
+    assert entity[FILLING_LEVEL][0]["value"] == 0.63
+    assert entity[FILLING_LEVEL][0]["unitCode"] == "P1"
+    assert entity[FILLING_LEVEL][0]["observedAt"] == "2026-11-23T09:59:00.000Z"
+    second = world.pipeline.ingest("cluj", "bin-1", msg(f=70, t=22, ts=TS + 60), NOW, "http")
+    assert second.status == "stored"
+    assert not second.created
+    entity = world.store.get_entity("cluj", BIN_1)
+    assert entity is not None
+    assert entity[FILLING_LEVEL][0]["value"] == 0.7
+    assert history(world.store, "cluj", BIN_1, FILLING_LEVEL) == [0.63, 0.7]
+    assert world.store.list_dead_letters("cluj") == []
+
+
+def test_a_batch_is_stored_in_order(world: DeviceWorld) -> None:
+    world.provision("cluj", "bin-1")
+    batch = orjson.dumps([{"f": 10 * i, "t": i, "ts": TS + i} for i in range(5)])
+    outcome = world.pipeline.ingest("cluj", "bin-1", batch, NOW, "http")
+    assert outcome.status == "stored"
+    assert (outcome.readings, outcome.values) == (5, 10)
+    assert history(world.store, "cluj", BIN_1, FILLING_LEVEL) == [0.0, 0.1, 0.2, 0.3, 0.4]
+    entity = world.store.get_entity("cluj", BIN_1)
+    assert entity is not None
+    assert entity[TEMPERATURE][0]["value"] == 4
+
+
+def test_duplicates_are_stored_once(world: DeviceWorld) -> None:
+    world.provision("cluj", "bin-1")
+    payload = msg(f=63, t=21, ts=TS)
+    assert world.pipeline.ingest("cluj", "bin-1", payload, NOW, "mqtt").status == "stored"
+    again = world.pipeline.ingest("cluj", "bin-1", payload, NOW, "mqtt")
+    assert again.status == "duplicate"
+    assert again.duplicates == 2
+    # same time, one value changed: only that one is written
+    changed = world.pipeline.ingest("cluj", "bin-1", msg(f=64, t=21, ts=TS), NOW, "mqtt")
+    assert (changed.status, changed.values, changed.duplicates) == ("stored", 1, 1)
+    # same values at a new time: a new reading, stored
+    later = world.pipeline.ingest("cluj", "bin-1", msg(f=64, t=21, ts=TS + 1), NOW, "mqtt")
+    assert later.values == 2
+    assert history(world.store, "cluj", BIN_1, FILLING_LEVEL) == [0.63, 0.64, 0.64]
+    assert history(world.store, "cluj", BIN_1, TEMPERATURE) == [21, 21]
+    # a batch repeating itself inside is stored once too
+    dup_batch = orjson.dumps([{"f": 1, "ts": TS + 5}, {"f": 1, "ts": TS + 5}])
+    outcome = world.pipeline.ingest("cluj", "bin-1", dup_batch, NOW, "mqtt")
+    assert (outcome.values, outcome.duplicates) == (1, 1)
+    assert world.pipeline.counters.messages["duplicate"] == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"{not json", "malformed_json"),
+        (b"", "empty"),
+        (b"42", "not_an_object"),
+        (msg(f=63, zz=1, ts=TS), "unknown_key"),
+        (msg(t=1, ts=TS), "missing_key"),
+        (msg(f="full", ts=TS), "wrong_type"),
+        (msg(f=250, ts=TS), "out_of_range"),
+        (msg(f=10, ts="yesterday"), "bad_timestamp"),
+        (b"[" + b"{}," * 2000 + b"{}]", "oversized"),
+    ],
+)
+def test_bad_input_is_dead_lettered(world: DeviceWorld, payload: bytes, reason: str) -> None:
+    world.provision("cluj", "bin-1")
+    outcome = world.pipeline.ingest("cluj", "bin-1", payload, NOW, "mqtt")
+    assert outcome.status == "rejected"
+    assert outcome.reason == reason
+    assert outcome.dead_letter_id is not None
+    letters = world.store.list_dead_letters("cluj")
+    assert len(letters) == 1
+    assert (letters[0].reason, letters[0].payload, letters[0].device) == (
+        reason,
+        payload,
+        "bin-1",
+    )
+    assert letters[0].source == "mqtt"
+    assert letters[0].detail
+    assert world.store.count_dead_letters("cluj") == {reason: 1}
+    assert world.pipeline.counters.rejected[reason] == 1
+    assert world.store.get_entity("cluj", BIN_1) is None
+
+
+def test_unknown_device_profile_and_entity(world: DeviceWorld) -> None:
+    outcome = world.pipeline.ingest("cluj", "ghost", msg(f=1, ts=TS), NOW, "mqtt")
+    assert outcome.reason == "unknown_device"
+    world.devices.put_profile(
+        "cluj", {**BIN_PROFILE, "name": "nocreate", "createEntityOnFirstMessage": False}
+    )
+    world.provision("cluj", "bin-2", profile="nocreate")
+    outcome = world.pipeline.ingest("cluj", "bin-2", msg(f=1, ts=TS), NOW, "mqtt")
+    assert outcome.reason == "unknown_entity"
+    assert world.store.count_dead_letters("cluj") == {"unknown_device": 1, "unknown_entity": 1}
+
+
+def test_one_device_bad_input_does_not_affect_another(world: DeviceWorld) -> None:
+    world.provision("cluj", "bin-1")
+    world.provision("cluj", "bin-2")
+    for i in range(5):
+        assert world.pipeline.ingest("cluj", "bin-1", b"garbage", NOW, "mqtt").reason
+        good = world.pipeline.ingest("cluj", "bin-2", msg(f=i, ts=TS + i), NOW, "mqtt")
+        assert good.status == "stored"
+    assert len(history(world.store, "cluj", "urn:ngsi-ld:WasteContainer:bin-2", FILLING_LEVEL)) == 5
+
+
+def test_tenants_are_isolated(world: DeviceWorld) -> None:
+    world.provision("cluj", "bin-1")
+    outcome = world.pipeline.ingest("iasi", "bin-1", msg(f=1, ts=TS), NOW, "mqtt")
+    assert outcome.reason == "unknown_device"
+    assert world.store.list_dead_letters("cluj") == []
+    assert len(world.store.list_dead_letters("iasi")) == 1
+
+
+def test_rate_limit_per_device(store: ContextStore) -> None:
+    now = [0.0]
+    w = make_world(store, RateLimiter(1.0, 3, clock=lambda: now[0]))
+    w.devices.put_profile("cluj", BIN_PROFILE)
+    w.provision("cluj", "bin-1")
+    w.provision("cluj", "bin-2")
+    results = [
+        w.pipeline.ingest("cluj", "bin-1", msg(f=i, ts=TS + i), NOW, "mqtt").status
+        for i in range(5)
+    ]
+    assert results == ["stored"] * 3 + ["rejected"] * 2
+    # another device is not affected
+    assert w.pipeline.ingest("cluj", "bin-2", msg(f=1, ts=TS), NOW, "mqtt").status == "stored"
+    now[0] = 1.0
+    assert w.pipeline.ingest("cluj", "bin-1", msg(f=9, ts=TS + 9), NOW, "mqtt").status == "stored"
+    assert w.store.count_dead_letters("cluj") == {"rate_limited": 2}
+    assert w.pipeline.counters.rejected["rate_limited"] == 2
+    with pytest.raises(ValueError, match="rate"):
+        RateLimiter(0, 1)
+
+
+def test_replay_after_the_profile_is_fixed(world: DeviceWorld) -> None:
+    world.provision("cluj", "bin-1")
+    payload = msg(f=63, hum=40, ts=TS)
+    outcome = world.pipeline.ingest("cluj", "bin-1", payload, NOW, "mqtt")
+    assert outcome.reason == "unknown_key"
+    assert outcome.dead_letter_id is not None
+    still = world.pipeline.replay("cluj", outcome.dead_letter_id)
+    assert still.reason == "unknown_key"
+    assert len(world.store.list_dead_letters("cluj")) == 1  # no second dead letter
+    fixed = {**BIN_PROFILE, "ignoredKeys": ["rssi", "hum"]}
+    world.devices.put_profile("cluj", fixed)
+    replayed = world.pipeline.replay("cluj", outcome.dead_letter_id)
+    assert replayed.status == "stored"
+    assert world.store.list_dead_letters("cluj") == []
+    letter = world.store.get_dead_letter("cluj", outcome.dead_letter_id)
+    assert letter is not None
+    assert letter.replayed_at is not None
+    with pytest.raises(Exception, match="already replayed"):
+        world.pipeline.replay("cluj", outcome.dead_letter_id)
+    with pytest.raises(Exception, match="no dead letter"):
+        world.pipeline.replay("iasi", outcome.dead_letter_id)
+
+
+def test_handle_mqtt_keeps_device_order(world: DeviceWorld) -> None:
+    import asyncio
+
+    from cetate.ingest.mqtt.subscriber import ReceivedMessage
+
+    world.provision("cluj", "bin-1")
+    pipeline: IngestPipeline = world.pipeline
+
+    async def run() -> None:
+        tasks = [
+            asyncio.create_task(
+                pipeline.handle_mqtt(
+                    ReceivedMessage(
+                        "cluj", "bin-1", msg(f=i, ts=TS + i), "cetate/cluj/bin-1/attrs", i, NOW
+                    )
+                )
+            )
+            for i in range(20)
+        ]
+        await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+    entity = world.store.get_entity("cluj", BIN_1)
+    assert entity is not None
+    assert entity[FILLING_LEVEL][0]["value"] == 0.19
+    assert history(world.store, "cluj", BIN_1, FILLING_LEVEL) == [i / 100 for i in range(20)]
+
+
+def test_a_resent_older_batch_is_stored_once(world: DeviceWorld) -> None:
+    world.provision("cluj", "bin-1")
+    batch = orjson.dumps([{"f": i, "ts": TS + i} for i in range(3)])
+    assert world.pipeline.ingest("cluj", "bin-1", batch, NOW, "mqtt").values == 3
+    newer = world.pipeline.ingest("cluj", "bin-1", msg(f=50, ts=TS + 100), NOW, "mqtt")
+    assert newer.values == 1
+    again = world.pipeline.ingest("cluj", "bin-1", batch, NOW, "mqtt")
+    assert (again.status, again.duplicates) == ("duplicate", 3)
+    assert history(world.store, "cluj", BIN_1, FILLING_LEVEL) == [0.0, 0.01, 0.02, 0.5]
+    # a late reading that was never stored is still taken
+    late = world.pipeline.ingest("cluj", "bin-1", msg(f=7, ts=TS + 50), NOW, "mqtt")
+    assert late.values == 1
