@@ -18,7 +18,7 @@ install: $(BIN)/cetate
 
 demo: install
 	$(BIN)/cetate demo --database-url sqlite:///$(DEMO_DB)
-	$(BIN)/cetate serve --database-url sqlite:///$(DEMO_DB) --host $(HOST) --port $(PORT)
+	$(BIN)/cetate serve --database-url sqlite:///$(DEMO_DB) --host $(HOST) --port $(PORT) --simulate
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

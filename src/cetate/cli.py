@@ -152,6 +152,14 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Worker processes (stateless; share the database).")
     ] = 1,
+    simulate: Annotated[
+        bool,
+        typer.Option(
+            "--simulate",
+            help="Run the demo's fill sensors live: they publish over the built-in MQTT broker "
+            "(needs `cetate demo` first).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the NGSI-LD API and the console over HTTP (uvicorn)."""
     import uvicorn
@@ -164,6 +172,8 @@ def serve(
             "binds to a loopback address (127.0.0.1, ::1 or localhost). Drop --open to serve "
             "other machines with authentication, or use --host 127.0.0.1."
         )
+    if simulate and workers > 1:
+        raise _fail("--simulate runs in one process: drop --workers or --simulate")
     settings = _settings(database_url)
     os.environ["CETATE_DATABASE_URL"] = settings.database_url
     os.environ["CETATE_OPEN_ACCESS"] = "true" if open_access else "false"
@@ -186,7 +196,12 @@ def serve(
             proxy_headers=True,
         )
     else:
-        uvicorn.run(asgi_app_from_environment(), host=host, port=port, proxy_headers=True)
+        asgi_app = asgi_app_from_environment()
+        if simulate:
+            from cetate.demo.simulator import with_simulator
+
+            asgi_app = with_simulator(asgi_app)
+        uvicorn.run(asgi_app, host=host, port=port, proxy_headers=True)
 
 
 def _redact(url: str) -> str:
@@ -406,9 +421,10 @@ def demo(
         int, typer.Option(min=1, max=24 * 31, help="Hours of history to generate.")
     ] = 7 * 24,
 ) -> None:
-    """Create the demo city: Cluj-Napoca with a few hundred assets and sensors and a week of
-    hourly readings (idempotent)."""
+    """Create the demo city: Cluj-Napoca with a few hundred assets and sensors, a week of
+    hourly readings and its fill sensors registered as MQTT devices (idempotent)."""
     from cetate.demo.city import DEMO_ADMIN, DEMO_PASSWORD
+    from cetate.demo.devices import provision_demo_devices
     from cetate.demo.load import load_demo
 
     with _store(database_url) as store, _progress() as progress:
@@ -420,6 +436,7 @@ def demo(
             on_start=lambda total: progress.update(task, total=total),
             on_progress=lambda done: progress.advance(task, done),
         )
+        registered = provision_demo_devices(store, tenant)
     if report.already_loaded:
         err.print(
             f"The demo city is already in tenant [bold]{tenant}[/]; nothing written.",
@@ -429,6 +446,12 @@ def demo(
         err.print(
             f"Demo city written to tenant [bold]{tenant}[/]: {report.entities} entities, "
             f"{report.readings} readings of history.",
+            highlight=False,
+        )
+    if registered:
+        err.print(
+            f"{registered} fill sensors registered as MQTT devices; `cetate serve --simulate` "
+            "makes them publish live.",
             highlight=False,
         )
     password_line = (
