@@ -92,3 +92,7 @@ class Settings(BaseSettings):
 
     notification_poll_interval: float = 0.2
     """Seconds the notification worker waits between polls of an empty queue."""
+
+    scheduler: bool = True
+    """Run the scheduler of periodic jobs inside the application (each job runs once per
+    period across all processes, guarded by a store lease)."""

@@ -26,6 +26,7 @@ from cetate.ingest.devices.store_registry import StoreDeviceRegistry
 from cetate.ingest.mqtt.runtime import mqtt_runtime
 from cetate.ingest.pipeline import IngestPipeline, RateLimiter
 from cetate.ngsi.jsonld import ContextResolver
+from cetate.reactions.scheduler import Scheduler
 from cetate.reactions.subscriptions.outbox import SubscriptionMatcher
 from cetate.reactions.subscriptions.repository import SubscriptionRepository
 from cetate.reactions.subscriptions.worker import NotificationWorker
@@ -53,6 +54,7 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker: NotificationWorker = app.state.notification_worker
+        scheduler: Scheduler = app.state.scheduler
         try:
             async with mqtt_runtime(
                 settings,
@@ -61,9 +63,12 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
             ) as app.state.mqtt:
                 if settings.notification_worker:
                     worker.start()
+                if settings.scheduler:
+                    scheduler.start()
                 try:
                     yield
                 finally:
+                    await scheduler.stop()
                     await worker.stop()
         finally:
             if owns_store:
@@ -91,6 +96,7 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
         default_tenant=settings.default_tenant,
         poll_interval=settings.notification_poll_interval,
     )
+    app.state.scheduler = Scheduler(the_store)
     _install_devices(app, settings, the_store)
     install_problem_handlers(app)
     app.add_middleware(EchoTenant)
