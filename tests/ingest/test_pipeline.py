@@ -3,12 +3,18 @@ dead-lettered, duplicates stored once, rate limit, isolation between devices, re
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytest
 
-from cetate.ingest.pipeline import IngestPipeline, RateLimiter
+from cetate.entities import BatchError, BatchResult
+from cetate.errors import BadRequestData, StoreUnavailable
+from cetate.ingest.mqtt.subscriber import ReceivedMessage
+from cetate.ingest.pipeline import IngestOutcome, IngestPipeline, RateLimiter
 from cetate.store.base import ContextStore, EntityQuery, TemporalQuery
 from tests.ingest.conftest import BIN_PROFILE, FILLING_LEVEL, TEMPERATURE, DeviceWorld, make_world
 
@@ -229,3 +235,193 @@ def test_a_resent_older_batch_is_stored_once(world: DeviceWorld) -> None:
     # a late reading that was never stored is still taken
     late = world.pipeline.ingest("cluj", "bin-1", msg(f=7, ts=TS + 50), NOW, "mqtt")
     assert late.values == 1
+
+
+# -- group commit -------------------------------------------------------------------------------
+
+
+def _received(device: str, i: int, **values: object) -> ReceivedMessage:
+    return ReceivedMessage("cluj", device, msg(**values), f"cetate/cluj/{device}/attrs", i, NOW)
+
+
+def test_concurrent_messages_are_stored_in_few_group_commits(world: DeviceWorld) -> None:
+    devices = [f"bin-{d}" for d in range(5)]
+    for device in devices:
+        world.provision("cluj", device)
+    world.provision("iasi", "bin-1")
+    pipeline = world.pipeline
+    calls: list[int] = []
+    real = pipeline.entities.batch_upsert
+
+    def counting(tenant: str, entities: Any, **kwargs: Any) -> BatchResult:
+        calls.append(len(entities))
+        return real(tenant, entities, **kwargs)
+
+    pipeline.entities.batch_upsert = counting  # type: ignore[method-assign]
+
+    async def run() -> None:
+        tasks = [
+            pipeline.handle_mqtt(_received(device, i, f=i, ts=TS + i))
+            for i in range(40)
+            for device in devices
+        ]
+        tasks.append(
+            pipeline.handle_mqtt(
+                ReceivedMessage("iasi", "bin-1", msg(f=5, ts=TS), "cetate/iasi/bin-1/attrs", 1, NOW)
+            )
+        )
+        tasks.append(pipeline.handle_mqtt(_received("nobody", 1, f=1, ts=TS)))
+        await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+    assert len(calls) <= 4  # 200 messages: one batch write per tenant and commit, not 201
+    assert pipeline.commits <= 2
+    for device in devices:
+        entity_id = f"urn:ngsi-ld:WasteContainer:{device}"
+        # every device's readings stored once, in order, across the messages of one commit
+        assert history(world.store, "cluj", entity_id, FILLING_LEVEL) == [
+            i / 100 for i in range(40)
+        ]
+    assert history(world.store, "iasi", BIN_1, FILLING_LEVEL) == [0.05]
+    assert [d.reason for d in world.store.list_dead_letters("cluj")] == ["unknown_device"]
+    assert pipeline.counters.messages["stored"] == 201
+    assert pipeline.counters.values == 201
+
+
+def test_duplicates_within_one_group_commit_are_stored_once(world: DeviceWorld) -> None:
+    world.provision("cluj", "bin-1")
+    pipeline = world.pipeline
+
+    async def run() -> list[IngestOutcome]:
+        payloads = [msg(f=1, ts=TS), msg(f=2, ts=TS + 1), msg(f=1, ts=TS), msg(f=2, ts=TS + 1)]
+        return await asyncio.gather(
+            *(pipeline.ingest_async("cluj", "bin-1", p, NOW, "mqtt") for p in payloads)
+        )
+
+    outcomes = asyncio.run(run())
+    assert [o.status for o in outcomes] == ["stored", "stored", "duplicate", "duplicate"]
+    assert [o.created for o in outcomes] == [True, False, False, False]
+    assert pipeline.commits == 1
+    assert history(world.store, "cluj", BIN_1, FILLING_LEVEL) == [0.01, 0.02]
+
+
+def test_handlers_return_only_after_the_commit(world: DeviceWorld) -> None:
+    world.provision("cluj", "bin-1")
+    world.provision("cluj", "bin-2")
+    pipeline = world.pipeline
+    entered = threading.Event()
+    release = threading.Event()
+    real = pipeline.entities.batch_upsert
+
+    def slow(tenant: str, entities: Any, **kwargs: Any) -> BatchResult:
+        entered.set()
+        assert release.wait(10)
+        return real(tenant, entities, **kwargs)
+
+    pipeline.entities.batch_upsert = slow  # type: ignore[method-assign]
+
+    async def run() -> None:
+        tasks = [
+            asyncio.create_task(pipeline.handle_mqtt(_received(d, i, f=i, ts=TS + i)))
+            for i in range(10)
+            for d in ("bin-1", "bin-2")
+        ]
+        while not entered.is_set():
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.05)
+        assert not any(t.done() for t in tasks)  # no ack while the commit runs
+        assert world.store.get_entity("cluj", BIN_1) is None
+        release.set()
+        await asyncio.gather(*tasks)
+        assert world.store.get_entity("cluj", BIN_1) is not None
+
+    asyncio.run(run())
+    assert history(world.store, "cluj", BIN_1, FILLING_LEVEL) == [i / 100 for i in range(10)]
+
+
+def test_a_failing_commit_fails_every_message_of_the_batch(world: DeviceWorld) -> None:
+    world.provision("cluj", "bin-1")
+    world.provision("cluj", "bin-2")
+    pipeline = world.pipeline
+
+    def down(tenant: str, entities: Any, **kwargs: Any) -> BatchResult:
+        raise StoreUnavailable("the database is gone")
+
+    pipeline.entities.batch_upsert = down  # type: ignore[method-assign]
+
+    async def run() -> list[object]:
+        return await asyncio.gather(
+            *(
+                pipeline.handle_mqtt(_received(d, i, f=i, ts=TS + i))
+                for i in range(5)
+                for d in ("bin-1", "bin-2")
+            ),
+            return_exceptions=True,
+        )
+
+    results = asyncio.run(run())
+    assert len(results) == 10
+    assert all(isinstance(r, StoreUnavailable) for r in results)  # none acknowledged
+    assert world.store.get_entity("cluj", BIN_1) is None
+    assert world.store.list_dead_letters("cluj") == []
+
+
+def test_one_bad_entity_does_not_sink_the_group_commit(world: DeviceWorld) -> None:
+    world.provision("cluj", "bin-1")
+    world.provision("cluj", "bin-2")
+    pipeline = world.pipeline
+    real = pipeline.entities.batch_upsert
+    bad = "urn:ngsi-ld:WasteContainer:bin-2"
+
+    def one_bad(tenant: str, entities: Any, **kwargs: Any) -> BatchResult:
+        result = real(tenant, [e for e in entities if e["id"] != bad], **kwargs)
+        result.errors.append(BatchError(bad, BadRequestData("bin-2 is broken")))
+        return result
+
+    pipeline.entities.batch_upsert = one_bad  # type: ignore[method-assign]
+
+    async def run() -> list[IngestOutcome]:
+        return await asyncio.gather(
+            pipeline.ingest_async("cluj", "bin-1", msg(f=1, ts=TS), NOW, "mqtt"),
+            pipeline.ingest_async("cluj", "bin-2", msg(f=2, ts=TS), NOW, "mqtt"),
+            pipeline.ingest_async("cluj", "bin-1", msg(f=3, ts=TS + 1), NOW, "mqtt"),
+        )
+
+    outcomes = asyncio.run(run())
+    assert [o.status for o in outcomes] == ["stored", "rejected", "stored"]
+    assert outcomes[1].reason == "store_rejected"
+    assert outcomes[1].dead_letter_id is not None
+    assert history(world.store, "cluj", BIN_1, FILLING_LEVEL) == [0.01, 0.03]
+    letters = world.store.list_dead_letters("cluj")
+    assert [(d.device, d.reason) for d in letters] == [("bin-2", "store_rejected")]
+
+
+def test_a_batch_write_that_raises_is_redone_one_message_at_a_time(
+    world: DeviceWorld,
+) -> None:
+    world.provision("cluj", "bin-1")
+    world.provision("cluj", "bin-2")
+    pipeline = world.pipeline
+    real = pipeline.entities.batch_upsert
+
+    def fragile(tenant: str, entities: Any, **kwargs: Any) -> BatchResult:
+        if any(e["id"].endswith("bin-2") for e in entities):
+            raise RuntimeError("boom")
+        return real(tenant, entities, **kwargs)
+
+    pipeline.entities.batch_upsert = fragile  # type: ignore[method-assign]
+
+    async def run() -> list[IngestOutcome]:
+        return await asyncio.gather(
+            pipeline.ingest_async("cluj", "bin-1", msg(f=1, ts=TS), NOW, "mqtt"),
+            pipeline.ingest_async("cluj", "bin-2", msg(f=2, ts=TS), NOW, "http"),
+        )
+
+    outcomes = asyncio.run(run())
+    assert [o.status for o in outcomes] == ["stored", "rejected"]
+    assert outcomes[1].reason == "internal_error"
+    assert history(world.store, "cluj", BIN_1, FILLING_LEVEL) == [0.01]
+    letters = world.store.list_dead_letters("cluj")
+    assert [(d.device, d.source, d.reason) for d in letters] == [
+        ("bin-2", "http", "internal_error")
+    ]

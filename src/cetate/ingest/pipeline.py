@@ -16,10 +16,19 @@ acknowledges a message only after it is stored. A store that is unavailable rais
 delivers it again. Any other failure of one message is dead-lettered (``internal_error``) so
 one device's bad input can never stop the others.
 
+**Group commit.** The async entry points (:meth:`IngestPipeline.handle_mqtt`,
+:meth:`IngestPipeline.ingest_async`) queue the message; a group commit takes the queued
+messages (up to ``max_batch``, waiting up to ``max_delay`` for more), runs each through the
+steps above in arrival order in one worker thread, and writes all their accepted readings with
+one ``batch_upsert`` per tenant (one transaction); each message's outcome is returned (→ PUBACK)
+only after that commit. Per-entity errors of the batch write are mapped back to the messages
+that wrote that entity (``store_rejected``); a batch write that raises is redone one message at
+a time; a store that is unavailable fails every message of the commit.
+
 **Duplicates.** A redelivered MQTT message, or a device that resends, carries the same readings
 again. A value is skipped when the entity's current instance of that attribute (same
 ``datasetId``) has the same ``observedAt`` and the same value — so the same reading is stored
-once. Readings of one device are processed in arrival order (a per-device lock). When a
+once. Readings of one device are processed in arrival order (the queue of group commits). When a
 message has readings no newer than the current instances (a resent batch, or an older message
 redelivered after a newer one), the history between their observedAt times is read once and
 readings already in it are skipped too.
@@ -32,8 +41,7 @@ import logging
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
@@ -43,10 +51,10 @@ from cetate.errors import BadRequestData, CetateError, ResourceNotFound, StoreUn
 from cetate.ingest.devices.service import DEVICE_KIND, PROFILE_KIND
 from cetate.ingest.mqtt.subscriber import ReceivedMessage
 from cetate.ingest.profiles import DeviceProfile, MappingResult, load_profile, map_payload
-from cetate.ngsi.jsonld import ContextResolver
+from cetate.ngsi.jsonld import ContextResolver, LdContext
 from cetate.ngsi.model import VALUE_KEYS, AttributeInstance, EntityDoc
 from cetate.ngsi.timestamps import parse_datetime, utc_now
-from cetate.store.base import ContextStore, EntityQuery, TemporalQuery
+from cetate.store.base import ContextStore, EntityQuery, Record, TemporalQuery
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +258,75 @@ class IngestCounters:
     duplicates: int = 0
 
 
+_HistoryKey = tuple[str, str | None, tuple[Any, ...]]
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A message that passed every check: what it writes."""
+
+    target: str
+    documents: list[EntityDoc]
+    readings: int
+    values: int
+    duplicates: int
+    create: bool
+
+    def outcome(self, *, created: bool) -> IngestOutcome:
+        return IngestOutcome(
+            "stored",
+            readings=self.readings,
+            values=self.values,
+            duplicates=self.duplicates,
+            entity_id=self.target,
+            created=created,
+        )
+
+
+@dataclass(slots=True)
+class _Overlay:
+    """What the messages already taken into a group commit will write, per (tenant, entity):
+    the entity as it will be (enough for duplicate suppression) and its new instances."""
+
+    current: dict[tuple[str, str], EntityDoc] = field(default_factory=dict)
+    history: dict[tuple[str, str], set[_HistoryKey]] = field(default_factory=dict)
+    records: dict[tuple[str, str, str], Record | None] = field(default_factory=dict)
+    """device and profile records read in this group commit"""
+    profiles: dict[tuple[str, str], tuple[DeviceProfile, LdContext]] = field(default_factory=dict)
+    """loaded profiles and their resolved @context, by (tenant, profile name)"""
+
+    def add(
+        self, key: tuple[str, str], current: EntityDoc | None, documents: list[EntityDoc]
+    ) -> None:
+        state: EntityDoc = dict(current) if current is not None else {}
+        seen = self.history.setdefault(key, set())
+        for document in documents:
+            for name, value in document.items():
+                if name in ("id", "type") or not isinstance(value, list):
+                    state.setdefault(name, value)
+                    continue
+                instances = [i for i in state.get(name, []) if isinstance(i, dict)]
+                for instance in value:
+                    dataset = instance.get("datasetId")
+                    instances = [i for i in instances if i.get("datasetId") != dataset]
+                    instances.append(instance)
+                    seen.add((name, dataset, _essence(instance)))
+                state[name] = instances
+        self.current[key] = state
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A message waiting for the next group commit."""
+
+    tenant: str
+    device: str
+    payload: bytes
+    received_at: datetime
+    source: Source
+    future: asyncio.Future[IngestOutcome]
+
+
 class IngestPipeline:
     """Device messages to stored attributes or dead letters. ``ingest`` is synchronous and
     thread-safe; ``handle_mqtt`` is the MQTT subscriber's handler."""
@@ -261,15 +338,26 @@ class IngestPipeline:
         resolver: ContextResolver,
         *,
         rate_limiter: RateLimiter | None = None,
+        max_batch: int = 500,
+        max_delay: float = 0.002,
     ) -> None:
+        if max_batch < 1 or max_delay < 0:
+            raise ValueError("max_batch must be at least 1 and max_delay not negative")
         self.store = store
         self.entities = entities
         self.resolver = resolver
         self.rate_limiter = rate_limiter
         self.counters = IngestCounters()
         self._counts_lock = threading.Lock()
-        self._device_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._device_waiters: Counter[tuple[str, str]] = Counter()
+        self.max_batch = max_batch
+        """most messages in one group commit"""
+        self.max_delay = max_delay
+        """seconds a group commit waits for more messages when it has fewer than max_batch"""
+        self._waiting: list[_Waiting] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._wakeup: asyncio.Future[None] | None = None
+        self.commits = 0
+        """group commits so far (each one batch write per tenant)"""
 
     # ---------------------------------------------------------------------------------------
     def ingest(
@@ -281,34 +369,126 @@ class IngestPipeline:
         source: Source,
     ) -> IngestOutcome:
         """Store one message's readings, or dead-letter it; returns when committed."""
-        if self.rate_limiter is not None and not self.rate_limiter.allow(tenant, device):
-            outcome = IngestOutcome(
-                "rejected",
-                "rate_limited",
-                f"device {device!r} sent more than {self.rate_limiter.rate:g} messages/s "
-                f"(burst {self.rate_limiter.burst:g})",
-            )
-        else:
+        outcome = self._rate_limited(tenant, device)
+        if outcome is None:
             outcome = self.process(tenant, device, payload, received_at)
-        if outcome.status == "rejected":
-            dead_letter_id = self.store.add_dead_letter(
-                tenant,
-                source=source,
-                device=device,
-                received_at=received_at,
-                reason=outcome.reason or "internal_error",
-                detail=outcome.detail,
-                payload=payload,
-            )
-            outcome = IngestOutcome(
-                "rejected",
-                outcome.reason,
-                outcome.detail,
-                entity_id=outcome.entity_id,
-                dead_letter_id=dead_letter_id,
-            )
+        outcome = self._settle(tenant, device, payload, received_at, source, outcome)
         self._count(outcome)
         return outcome
+
+    def _rate_limited(self, tenant: str, device: str) -> IngestOutcome | None:
+        if self.rate_limiter is None or self.rate_limiter.allow(tenant, device):
+            return None
+        return IngestOutcome(
+            "rejected",
+            "rate_limited",
+            f"device {device!r} sent more than {self.rate_limiter.rate:g} messages/s "
+            f"(burst {self.rate_limiter.burst:g})",
+        )
+
+    def _settle(
+        self,
+        tenant: str,
+        device: str,
+        payload: bytes,
+        received_at: datetime,
+        source: Source,
+        outcome: IngestOutcome,
+    ) -> IngestOutcome:
+        """A rejected outcome with its dead letter stored; any other as it is."""
+        if outcome.status != "rejected":
+            return outcome
+        dead_letter_id = self.store.add_dead_letter(
+            tenant,
+            source=source,
+            device=device,
+            received_at=received_at,
+            reason=outcome.reason or "internal_error",
+            detail=outcome.detail,
+            payload=payload,
+        )
+        return IngestOutcome(
+            "rejected",
+            outcome.reason,
+            outcome.detail,
+            entity_id=outcome.entity_id,
+            dead_letter_id=dead_letter_id,
+        )
+
+    def ingest_batch(self, items: list[_Waiting]) -> list[IngestOutcome]:
+        """:meth:`ingest` for many messages, in order, with one
+        :meth:`~cetate.entities.EntityService.batch_upsert` (one transaction) per tenant for
+        all accepted readings: the group commit. Each message gets the outcome it would get
+        alone. Raises (nothing is acknowledged then) when the store is unavailable."""
+        outcomes: list[IngestOutcome | None] = [None] * len(items)
+        prepared: dict[int, _Prepared] = {}
+        by_tenant: dict[str, list[int]] = {}
+        overlay = _Overlay()
+        for index, item in enumerate(items):
+            early = self._rate_limited(item.tenant, item.device)
+            if early is None:
+                try:
+                    found = self._prepare(
+                        item.tenant, item.device, item.payload, item.received_at, overlay
+                    )
+                except StoreUnavailable:
+                    raise
+                except CetateError as exc:
+                    found = IngestOutcome(
+                        "rejected", "store_rejected", exc.detail[:MAX_DETAIL_CHARS]
+                    )
+                except Exception as exc:
+                    logger.exception(
+                        "ingest of a message of %s/%s failed", item.tenant, item.device
+                    )
+                    found = IngestOutcome(
+                        "rejected",
+                        "internal_error",
+                        f"{type(exc).__name__}: {exc}"[:MAX_DETAIL_CHARS],
+                    )
+                if isinstance(found, _Prepared):
+                    prepared[index] = found
+                    by_tenant.setdefault(item.tenant, []).append(index)
+                    continue
+                early = found
+            outcomes[index] = early
+        for tenant, indexes in by_tenant.items():
+            documents = [d for i in indexes for d in prepared[i].documents]
+            try:
+                written = self.entities.batch_upsert(tenant, documents, mode="update")
+            except StoreUnavailable:
+                raise
+            except Exception:
+                # the whole write failed (nothing committed): one message at a time, so one
+                # bad message is dead-lettered alone, as without group commit
+                logger.exception("group commit of %d messages failed, one by one", len(indexes))
+                for i in indexes:
+                    item = items[i]
+                    outcomes[i] = self.process(
+                        item.tenant, item.device, item.payload, item.received_at
+                    )
+                continue
+            failed = {error.entity_id: error.error for error in written.errors}
+            created = set(written.created)
+            for i in indexes:
+                entry = prepared[i]
+                error = failed.get(entry.target)
+                if error is not None:
+                    outcomes[i] = IngestOutcome(
+                        "rejected", "store_rejected", error.detail, entity_id=entry.target
+                    )
+                else:
+                    outcomes[i] = entry.outcome(created=entry.create and entry.target in created)
+        self.commits += 1
+        settled: list[IngestOutcome] = []
+        for item, outcome in zip(items, outcomes, strict=True):
+            assert outcome is not None
+            outcome = self._settle(
+                item.tenant, item.device, item.payload, item.received_at, item.source, outcome
+            )
+            self._count(outcome)
+            settled.append(outcome)
+        return settled
 
     def replay(self, tenant: str, dead_letter_id: int) -> IngestOutcome:
         """Run a dead letter through the pipeline again, with the device's current profile
@@ -345,21 +525,49 @@ class IngestPipeline:
     def _process(
         self, tenant: str, device: str, payload: bytes, received_at: datetime
     ) -> IngestOutcome:
-        record = self.store.get_record(tenant, DEVICE_KIND, device)
+        prepared = self._prepare(tenant, device, payload, received_at, None)
+        if isinstance(prepared, IngestOutcome):
+            return prepared
+        written = self.entities.batch_upsert(tenant, prepared.documents, mode="update")
+        if written.errors:
+            error = written.errors[0].error
+            return IngestOutcome(
+                "rejected", "store_rejected", error.detail, entity_id=prepared.target
+            )
+        return prepared.outcome(created=bool(written.created))
+
+    def _prepare(
+        self,
+        tenant: str,
+        device: str,
+        payload: bytes,
+        received_at: datetime,
+        overlay: _Overlay | None,
+    ) -> IngestOutcome | _Prepared:
+        """Everything of :meth:`_process` but the write: the documents to write, or the
+        outcome when there is nothing to write. ``overlay`` holds what earlier messages of the
+        same group commit will write (their entities' state and instances), so duplicate
+        suppression and entity creation see them as if they were already stored."""
+        record = self._record(tenant, DEVICE_KIND, device, overlay)
         if record is None:
             return IngestOutcome(
                 "rejected", "unknown_device", f"tenant {tenant!r} has no device {device!r}"
             )
         profile_name = str(record.data.get("profile", ""))
-        profile_record = self.store.get_record(tenant, PROFILE_KIND, profile_name)
-        if profile_record is None:
-            return IngestOutcome(
-                "rejected",
-                "unknown_profile",
-                f"device {device!r} is assigned profile {profile_name!r}, which does not exist",
-            )
-        profile: DeviceProfile = load_profile(profile_record.data)
-        context = profile.resolve_context(self.resolver)
+        loaded = overlay.profiles.get((tenant, profile_name)) if overlay is not None else None
+        if loaded is None:
+            profile_record = self._record(tenant, PROFILE_KIND, profile_name, overlay)
+            if profile_record is None:
+                return IngestOutcome(
+                    "rejected",
+                    "unknown_profile",
+                    f"device {device!r} is assigned profile {profile_name!r}, which does not exist",
+                )
+            loaded_profile: DeviceProfile = load_profile(profile_record.data)
+            loaded = (loaded_profile, loaded_profile.resolve_context(self.resolver))
+            if overlay is not None:
+                overlay.profiles[(tenant, profile_name)] = loaded
+        profile, context = loaded
         result = map_payload(profile, device, payload, received_at, context)
         if not result.accepted:
             return IngestOutcome(
@@ -368,8 +576,12 @@ class IngestPipeline:
         override = record.data.get("entity_id")
         target = str(override) if override else result.entity_id
         assert target is not None
+        key = (tenant, target)
         fragments = [{**f, "id": target} for f in result.entity_fragments()]
-        current = self.store.get_entity(tenant, target)
+        if overlay is not None and key in overlay.current:
+            current: EntityDoc | None = overlay.current[key]
+        else:
+            current = self.store.get_entity(tenant, target)
         create = current is None
         if create:
             if result.new_entity is None:
@@ -382,6 +594,8 @@ class IngestPipeline:
                 )
             fragments = [{**result.new_entity, "id": target}, *fragments[1:]]
         stored = self._stored_history(tenant, target, current, fragments)
+        if overlay is not None:
+            stored |= overlay.history.get(key, set())
         documents, duplicates = _suppress_duplicates(
             current, fragments, keep_first=create, history=stored
         )
@@ -393,18 +607,25 @@ class IngestPipeline:
                 duplicates=duplicates,
                 entity_id=target,
             )
-        written = self.entities.batch_upsert(tenant, documents, mode="update")
-        if written.errors:
-            error = written.errors[0].error
-            return IngestOutcome("rejected", "store_rejected", error.detail, entity_id=target)
-        return IngestOutcome(
-            "stored",
+        if overlay is not None:
+            overlay.add(key, current, documents)
+        return _Prepared(
+            target=target,
+            documents=documents,
             readings=len(result.readings),
             values=total - duplicates,
             duplicates=duplicates,
-            entity_id=target,
-            created=bool(written.created),
+            create=create,
         )
+
+    def _record(self, tenant: str, kind: str, key: str, overlay: _Overlay | None) -> Record | None:
+        """A registry record, read once per group commit."""
+        if overlay is None:
+            return self.store.get_record(tenant, kind, key)
+        slot = (tenant, kind, key)
+        if slot not in overlay.records:
+            overlay.records[slot] = self.store.get_record(tenant, kind, key)
+        return overlay.records[slot]
 
     def _stored_history(
         self, tenant: str, target: str, current: EntityDoc | None, fragments: list[EntityDoc]
@@ -446,41 +667,75 @@ class IngestPipeline:
             counters.duplicates += outcome.duplicates
 
     # ---------------------------------------------------------------------------------------
-    @asynccontextmanager
-    async def _in_order(self, tenant: str, device: str) -> AsyncIterator[None]:
-        """One message of a device at a time, in arrival order (asyncio.Lock is FIFO)."""
-        key = (tenant, device)
-        lock = self._device_locks.get(key)
-        if lock is None:
-            lock = self._device_locks[key] = asyncio.Lock()
-        self._device_waiters[key] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._device_waiters[key] -= 1
-            if self._device_waiters[key] <= 0:
-                del self._device_waiters[key]
-                self._device_locks.pop(key, None)
-
     async def handle_mqtt(self, message: ReceivedMessage) -> None:
         """The MQTT subscriber's handler: returns when the message is stored or
-        dead-lettered; raises only when the store is unavailable (no PUBACK then)."""
-        async with self._in_order(message.tenant, message.device):
-            await asyncio.to_thread(
-                self.ingest,
-                message.tenant,
-                message.device,
-                message.payload,
-                message.received_at,
-                "mqtt",
-            )
+        dead-lettered (in a group commit with the messages handled at the same time); raises
+        only when the store is unavailable (no PUBACK then, for any message of the commit)."""
+        await self.submit(
+            message.tenant, message.device, message.payload, message.received_at, "mqtt"
+        )
 
     async def ingest_async(
         self, tenant: str, device: str, payload: bytes, received_at: datetime, source: Source
     ) -> IngestOutcome:
-        """:meth:`ingest` in a worker thread, in order with the device's other messages."""
-        async with self._in_order(tenant, device):
-            return await asyncio.to_thread(
-                self.ingest, tenant, device, payload, received_at, source
-            )
+        """:meth:`ingest` in a worker thread (group commit), in order with the device's other
+        messages."""
+        return await self.submit(tenant, device, payload, received_at, source)
+
+    async def submit(
+        self, tenant: str, device: str, payload: bytes, received_at: datetime, source: Source
+    ) -> IngestOutcome:
+        """Queue one message for the next group commit and wait for its outcome.
+
+        Messages are taken in the order they are submitted and group commits run one after
+        the other, so a device's messages are stored in arrival order. A commit takes what
+        is queued, waiting up to :attr:`max_delay` for more while it has fewer than
+        :attr:`max_batch`; messages that arrive during a commit go into the next one."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[IngestOutcome] = loop.create_future()
+        self._waiting.append(_Waiting(tenant, device, payload, received_at, source, future))
+        wakeup = self._wakeup
+        if len(self._waiting) >= self.max_batch and wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = loop.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        """Group commits until nothing is queued."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                if len(self._waiting) < self.max_batch and self.max_delay > 0:
+                    self._wakeup = loop.create_future()
+                    await asyncio.wait([self._wakeup], timeout=self.max_delay)
+                    self._wakeup = None
+                batch = self._waiting[: self.max_batch]
+                del self._waiting[: self.max_batch]
+                batch = [w for w in batch if not w.future.done()]  # cancelled waiters
+                if not batch:
+                    continue
+                try:
+                    outcomes = await asyncio.to_thread(self.ingest_batch, batch)
+                except BaseException as exc:  # every message of the commit fails
+                    for waiting in batch:
+                        if waiting.future.done():
+                            continue
+                        if isinstance(exc, Exception):
+                            waiting.future.set_exception(exc)
+                        else:
+                            waiting.future.cancel()
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for waiting, outcome in zip(batch, outcomes, strict=True):
+                    if not waiting.future.done():
+                        waiting.future.set_result(outcome)
+        finally:
+            self._wakeup = None
+            if asyncio.current_task() is self._flusher:
+                self._flusher = None
+            for waiting in self._waiting:  # only when cancelled: nothing runs them now
+                if not waiting.future.done():
+                    waiting.future.cancel()
+            self._waiting.clear()

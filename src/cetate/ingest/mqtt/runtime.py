@@ -34,6 +34,10 @@ from cetate.ingest.mqtt.subscriber import (
 
 logger = logging.getLogger(__name__)
 
+MAX_IN_FLIGHT = 1000
+"""Messages the subscriber hands to the handler before their PUBACKs: the ingest pipeline
+stores the ones handled at the same time in one group commit."""
+
 _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names, not a bind
 
 
@@ -98,7 +102,9 @@ async def mqtt_runtime(
     try:
         runtime.connection = _connection(settings, runtime.broker)
         if handler is not None and runtime.connection is not None:
-            runtime.subscriber = AttrsSubscriber(runtime.connection, handler)
+            runtime.subscriber = AttrsSubscriber(
+                runtime.connection, handler, max_in_flight=MAX_IN_FLIGHT
+            )
             runtime.subscriber.start()
         elif mode is MqttMode.external:
             logger.info("external MQTT broker configured but no handler given: no subscriber")
