@@ -193,14 +193,28 @@ class EntityService:
             self._write(tx, change, new=True)
             self._notify(sink, tx, None, change)
 
-    def replace(self, tenant: str, entity: EntityDoc) -> None:
-        entity_id = _entity_id(entity)
+    def _change_existing(
+        self,
+        tenant: str,
+        entity_id: str,
+        compute: Callable[[EntityDoc, datetime], ChangeSet],
+    ) -> ChangeSet:
+        """Read an existing entity for update, compute its change, write and notify it, all
+        in one transaction."""
         sink = self._sink(tenant)
         with self.store.transaction(tenant) as tx:
             current = self._current(tx, entity_id)
-            change = updates.replace_entity(current, entity, utc_now())
+            change = compute(current, utc_now())
             self._write(tx, change)
             self._notify(sink, tx, current, change)
+            return change
+
+    def replace(self, tenant: str, entity: EntityDoc) -> None:
+        self._change_existing(
+            tenant,
+            _entity_id(entity),
+            lambda current, now: updates.replace_entity(current, entity, now),
+        )
 
     def append_attributes(
         self,
@@ -210,46 +224,38 @@ class EntityService:
         *,
         overwrite: bool = True,
     ) -> ChangeSet:
-        sink = self._sink(tenant)
-        with self.store.transaction(tenant) as tx:
-            current = self._current(tx, entity_id)
-            change = updates.append_attributes(current, attrs, utc_now(), overwrite=overwrite)
-            self._write(tx, change)
-            self._notify(sink, tx, current, change)
-            return change
+        return self._change_existing(
+            tenant,
+            entity_id,
+            lambda current, now: updates.append_attributes(
+                current, attrs, now, overwrite=overwrite
+            ),
+        )
 
     def update_attributes(
         self, tenant: str, entity_id: str, attrs: dict[str, list[AttributeInstance]]
     ) -> ChangeSet:
-        sink = self._sink(tenant)
-        with self.store.transaction(tenant) as tx:
-            current = self._current(tx, entity_id)
-            change = updates.update_attributes(current, attrs, utc_now())
-            self._write(tx, change)
-            self._notify(sink, tx, current, change)
-            return change
+        return self._change_existing(
+            tenant,
+            entity_id,
+            lambda current, now: updates.update_attributes(current, attrs, now),
+        )
 
     def merge(
         self, tenant: str, entity_id: str, patch: dict[str, list[AttributeInstance]]
     ) -> ChangeSet:
-        sink = self._sink(tenant)
-        with self.store.transaction(tenant) as tx:
-            current = self._current(tx, entity_id)
-            change = updates.merge_entity(current, patch, utc_now())
-            self._write(tx, change)
-            self._notify(sink, tx, current, change)
-            return change
+        return self._change_existing(
+            tenant, entity_id, lambda current, now: updates.merge_entity(current, patch, now)
+        )
 
     def patch_attribute(
         self, tenant: str, entity_id: str, attr: str, fragment: AttributeInstance
     ) -> ChangeSet:
-        sink = self._sink(tenant)
-        with self.store.transaction(tenant) as tx:
-            current = self._current(tx, entity_id)
-            change = updates.patch_attribute(current, attr, fragment, utc_now())
-            self._write(tx, change)
-            self._notify(sink, tx, current, change)
-            return change
+        return self._change_existing(
+            tenant,
+            entity_id,
+            lambda current, now: updates.patch_attribute(current, attr, fragment, now),
+        )
 
     def delete_attribute(
         self,
@@ -260,14 +266,13 @@ class EntityService:
         dataset_id: str | None = None,
         delete_all: bool = False,
     ) -> None:
-        sink = self._sink(tenant)
-        with self.store.transaction(tenant) as tx:
-            current = self._current(tx, entity_id)
-            change = updates.delete_attribute(
-                current, attr, utc_now(), dataset_id=dataset_id, delete_all=delete_all
-            )
-            self._write(tx, change)
-            self._notify(sink, tx, current, change)
+        self._change_existing(
+            tenant,
+            entity_id,
+            lambda current, now: updates.delete_attribute(
+                current, attr, now, dataset_id=dataset_id, delete_all=delete_all
+            ),
+        )
 
     def delete(self, tenant: str, entity_id: str) -> None:
         sink = self._sink(tenant)
