@@ -70,6 +70,31 @@ class WriteObserver(Protocol):
         ...
 
 
+class CompositeObserver:
+    """Several observers as one (subscriptions and rules both watch writes). A tenant whose
+    writes interest none of them costs nothing more; otherwise each interested observer's
+    sink gets the writes, in registration order, inside the transaction."""
+
+    def __init__(self, *observers: WriteObserver) -> None:
+        self.observers = list(observers)
+
+    def add(self, observer: WriteObserver) -> None:
+        self.observers.append(observer)
+
+    def sink_for(self, tenant: str) -> WriteSink | None:
+        sinks = [s for s in (o.sink_for(tenant) for o in self.observers) if s is not None]
+        if not sinks:
+            return None
+        if len(sinks) == 1:
+            return sinks[0]
+
+        def sink(tx: StoreTransaction, writes: Sequence[EntityWrite]) -> None:
+            for one in sinks:
+                one(tx, writes)
+
+        return sink
+
+
 def _attribute_names(doc: EntityDoc) -> set[str]:
     return {key for key in doc if key not in ENTITY_KEYWORDS}
 

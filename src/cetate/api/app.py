@@ -12,13 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from cetate import __version__ as cetate_version
-from cetate.api import dead_letters, devices_http
+from cetate.api import commands, dead_letters, devices_admin, devices_http, rules
 from cetate.api.ngsild import ngsild_router
 from cetate.api.paths import EchoTenant, PathSegments
 from cetate.api.problems import install_problem_handlers
 from cetate.api.responses import json_response
 from cetate.config import Settings
-from cetate.entities import EntityService
+from cetate.entities import CompositeObserver, EntityService
 from cetate.ingest.devices.cache import VerifiedDeviceCache
 from cetate.ingest.devices.credentials import DeviceCredentials, RegistryDeviceAuthenticator
 from cetate.ingest.devices.service import DeviceService
@@ -26,6 +26,8 @@ from cetate.ingest.devices.store_registry import StoreDeviceRegistry
 from cetate.ingest.mqtt.runtime import mqtt_runtime
 from cetate.ingest.pipeline import IngestPipeline, RateLimiter
 from cetate.ngsi.jsonld import ContextResolver
+from cetate.reactions.commands import CommandService
+from cetate.reactions.rules.service import AlertService, RuleService
 from cetate.reactions.scheduler import Scheduler
 from cetate.reactions.subscriptions.outbox import SubscriptionMatcher
 from cetate.reactions.subscriptions.repository import SubscriptionRepository
@@ -89,7 +91,8 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
     app.state.context_resolver = ContextResolver()
     subscriptions = SubscriptionRepository(the_store, resolver=app.state.context_resolver)
     app.state.subscriptions = subscriptions
-    app.state.entity_service = EntityService(the_store, SubscriptionMatcher(subscriptions))
+    app.state.write_observers = CompositeObserver(SubscriptionMatcher(subscriptions))
+    app.state.entity_service = EntityService(the_store, app.state.write_observers)
     app.state.notification_worker = NotificationWorker(
         the_store,
         subscriptions,
@@ -98,12 +101,17 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
     )
     app.state.scheduler = Scheduler(the_store)
     _install_devices(app, settings, the_store)
+    _install_commands(app, settings, the_store)
+    _install_rules(app, settings, the_store)
     install_problem_handlers(app)
     app.add_middleware(EchoTenant)
     app.add_middleware(PathSegments)
     app.include_router(ngsild_router())
     app.include_router(devices_http.router)
     app.include_router(dead_letters.router)
+    app.include_router(devices_admin.router)
+    app.include_router(commands.router)
+    app.include_router(rules.router)
 
     @app.get("/health", tags=["platform"], summary="Liveness and store check")
     def health() -> Response:
@@ -130,6 +138,17 @@ def _install_devices(app: FastAPI, settings: Settings, store: ContextStore) -> N
         store, app.state.entity_service, resolver, rate_limiter=limiter
     )
     app.state.http_device_counters = devices_http.HttpDeviceCounters()
+
+
+def _install_commands(app: FastAPI, settings: Settings, store: ContextStore) -> None:
+    """Commands to devices, at ``app.state.commands``."""
+    app.state.commands = CommandService(store)
+
+
+def _install_rules(app: FastAPI, settings: Settings, store: ContextStore) -> None:
+    """Rules and alerts, at ``app.state.rules`` and ``app.state.alerts``."""
+    app.state.rules = RuleService(app.state.entity_service)
+    app.state.alerts = AlertService(app.state.entity_service)
 
 
 def _version() -> str:

@@ -1,0 +1,5 @@
+"""Routes under /api/v1 (to be implemented)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
