@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from cetate.cli import app
@@ -18,24 +20,38 @@ FILLING = "https://smartdatamodels.org/dataModel.WasteManagement/fillingLevel"
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    """A database with tenant ``cluj`` and its admin."""
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    result = runner.invoke(
+def init(url: str, *, tenant: str = "cluj", admin: str = "Ana", password: str = PASSWORD) -> Result:
+    """``cetate init``: the tenant and its admin in the database at ``url``."""
+    return runner.invoke(
         app,
         [
             "init",
             "--tenant",
-            "cluj",
+            tenant,
             "--admin",
-            "Ana",
+            admin,
             "--password",
-            PASSWORD,
+            password,
             "--database-url",
             url,
         ],
     )
+
+
+def stored_entity(url: str, entity_id: str, tenant: str = "cluj") -> dict[str, Any] | None:
+    """The entity as the database at ``url`` holds it now."""
+    store = open_store(url)
+    try:
+        return store.get_entity(tenant, entity_id)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """A database with tenant ``cluj`` and its admin."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    result = init(url)
     assert result.exit_code == 0, result.output
     return url
 
@@ -88,40 +104,14 @@ def test_init_and_token_create(db: str) -> None:
 
 
 def test_init_again_keeps_the_password(db: str) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "init",
-            "--tenant",
-            "cluj",
-            "--admin",
-            "ana",
-            "--password",
-            "x" * 12,
-            "--database-url",
-            db,
-        ],
-    )
+    result = init(db, admin="ana", password="x" * 12)
     assert result.exit_code == 0, result.output
     assert "password unchanged" in result.stderr
 
 
 def test_init_refuses_a_short_password(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
-    result = runner.invoke(
-        app,
-        [
-            "init",
-            "--tenant",
-            "cluj",
-            "--admin",
-            "ana",
-            "--password",
-            "short",
-            "--database-url",
-            url,
-        ],
-    )
+    result = init(url, admin="ana", password="short")
     assert result.exit_code == 2
     assert "too short" in result.stderr
 
@@ -142,13 +132,9 @@ def test_import_ngsi_ld_reports_bad_rows(db: str, tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "3 records read, 2 entities stored, 1 rejected" in result.stdout
     assert "row 3 (urn:ngsi-ld:WasteContainer:cli:3):" in result.stdout
-    store = open_store(db)
-    try:
-        stored = store.get_entity("cluj", "urn:ngsi-ld:WasteContainer:cli:2")
-        assert stored is not None
-        assert stored[FILLING][0]["value"] == 0.9
-    finally:
-        store.close()
+    stored = stored_entity(db, "urn:ngsi-ld:WasteContainer:cli:2")
+    assert stored is not None
+    assert stored[FILLING][0]["value"] == 0.9
 
 
 def test_import_all_good_exits_zero(db: str, tmp_path: Path) -> None:
@@ -203,13 +189,9 @@ def test_import_csv_with_columns(db: str, tmp_path: Path) -> None:
     assert "row 3 (urn:ngsi-ld:WasteContainer:b2): column 'nivel': 'plin' is not a number" in (
         result.stdout
     )
-    store = open_store(db)
-    try:
-        stored = store.get_entity("cluj", "urn:ngsi-ld:WasteContainer:b1")
-        assert stored is not None
-        assert stored[FILLING][0]["value"] == 0.3
-    finally:
-        store.close()
+    stored = stored_entity(db, "urn:ngsi-ld:WasteContainer:b1")
+    assert stored is not None
+    assert stored[FILLING][0]["value"] == 0.3
 
 
 def test_import_csv_with_mapping_file(db: str, tmp_path: Path) -> None:
@@ -276,23 +258,7 @@ def test_export_round_trip(db: str, tmp_path: Path, file_format: str) -> None:
     json.loads(exported.read_text())  # valid JSON
 
     other = f"sqlite:///{tmp_path / 'other.db'}"
-    assert (
-        runner.invoke(
-            app,
-            [
-                "init",
-                "-t",
-                "copy",
-                "--admin",
-                "ana",
-                "--password",
-                PASSWORD,
-                "--database-url",
-                other,
-            ],
-        ).exit_code
-        == 0
-    )
+    assert init(other, tenant="copy", admin="ana").exit_code == 0
     result = runner.invoke(app, ["import", str(exported), "-t", "copy", "--database-url", other])
     assert result.exit_code == 0, result.output
     first, second = open_store(db), open_store(other)

@@ -626,5 +626,57 @@ def devices_revoke(
     out.print(f"device {device} of tenant {tenant}: credentials revoked", highlight=False)
 
 
+@devices_app.command("mosquitto-sync")
+def devices_mosquitto_sync(
+    password_file: Annotated[
+        Path, typer.Option("--password-file", help="Mosquitto password_file to write.")
+    ],
+    acl_file: Annotated[Path, typer.Option("--acl-file", help="Mosquitto acl_file to write.")],
+    pid_file: Annotated[
+        Path | None,
+        typer.Option("--pid-file", help="Mosquitto's pid_file: send that process SIGHUP."),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write Mosquitto's password file (every tenant's MQTT devices, revoked ones left out,
+    and the service user) and ACL file once, atomically with mode 0600; then signal
+    Mosquitto to reload. The service password comes from $CETATE_MOSQUITTO_SERVICE_PASSWORD
+    (else from $CETATE_MQTT_EXTERNAL_URL)."""
+    from cetate.ingest.devices.mosquitto_sync import (
+        MosquittoSync,
+        MosquittoSyncError,
+        sync_from_settings,
+    )
+
+    settings = _settings(database_url)
+    with _store(database_url) as store:
+        try:
+            configured = sync_from_settings(
+                store,
+                settings.model_copy(
+                    update={
+                        "mosquitto_password_file": str(password_file),
+                        "mosquitto_acl_file": str(acl_file),
+                        "mosquitto_pid_file": str(pid_file) if pid_file else "",
+                    }
+                ),
+            )
+            assert isinstance(configured, MosquittoSync)
+            result = configured.sync(force=True)
+        except MosquittoSyncError as exc:
+            raise _fail(str(exc)) from None
+        except OSError as exc:
+            raise _fail(f"cannot write {exc.filename}: {exc.strerror}") from None
+    out.print(
+        f"{password_file}: {result.devices} device logins and the service user; {acl_file}: ACL",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if pid_file is not None:
+        if result.signal_error is not None:
+            raise _fail(f"files written, Mosquitto not reloaded: {result.signal_error}", 1)
+        out.print(f"Mosquitto (pid file {pid_file}) told to reload", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - the console script calls ``app`` directly
     app()

@@ -86,6 +86,24 @@ class Settings(BaseSettings):
     device_max_payload_bytes: int = 262_144
     """Largest HTTP device request body (413 above it); a profile may allow less."""
 
+    mosquitto_password_file: str = ""
+    """Path of the Mosquitto ``password_file`` that Cetate keeps in sync with the device
+    registry (every device's MQTT login, and the service user's). Empty (the default): no
+    sync. Set together with ``mosquitto_acl_file``."""
+
+    mosquitto_acl_file: str = ""
+    """Path of the Mosquitto ``acl_file`` written next to the password file."""
+
+    mosquitto_pid_file: str = ""
+    """Mosquitto's ``pid_file``: after writing the files Cetate sends that process SIGHUP so
+    it reloads them. Empty: no signal (reload Mosquitto yourself)."""
+
+    mosquitto_service_username: str = "cetate-service"
+    """Cetate's own user in the generated files (reads and writes ``cetate/#``)."""
+
+    mosquitto_service_password: str = ""
+    """That user's password. Empty: the password of ``mqtt_external_url``."""
+
     notification_worker: bool = True
     """Run the subscription notification worker inside the application (delivers the queued
     NGSI-LD notifications; several processes may run one each)."""

@@ -194,6 +194,34 @@ def bad(
     )
 
 
+def query(
+    path: str,
+    status: int,
+    problem: str,
+    *detail: str,
+    headers: dict[str, str] | None = None,
+    **params: str,
+) -> Bad:
+    """A bad GET: query parameters and headers, no body."""
+    return bad("GET", path, None, status, problem, *detail, headers=headers, **params)
+
+
+def bad_period(duration: str, detail: str) -> Bad:
+    """A temporal query averaging over ``aggrPeriodDuration=duration``, which is not a period
+    Cetate can aggregate over."""
+    return query(
+        TEMPORAL,
+        400,
+        INVALID,
+        detail,
+        options="aggregatedValues",
+        aggrMethods="avg",
+        aggrPeriodDuration=duration,
+    )
+
+
+OTHER_TENANT: Final = {"NGSILD-Tenant": "iasi"}
+"""A tenant that the cluj admin's token has no role in."""
 GOOD: Final = body(sensor(7))
 GOOD_FRAGMENT: Final = body({"temperature": {"type": "Property", "value": 1.0}})
 GOOD_LD: Final = body({**sensor(7), "@context": CORE_CONTEXT})
@@ -618,23 +646,15 @@ BAD_REQUESTS: Final[dict[str, Bad]] = {
         headers={"NGSILD-Tenant": "Cluj Napoca!"},
     ),
     "create/other-tenant": bad(
-        "POST", ENTITIES, GOOD, 403, FORBIDDEN, "iasi", headers={"NGSILD-Tenant": "iasi"}
+        "POST", ENTITIES, GOOD, 403, FORBIDDEN, "iasi", headers=OTHER_TENANT
     ),
     "create/unknown-tenant": bad(
         "POST", ENTITIES, GOOD, 403, FORBIDDEN, "nowhere", headers={"NGSILD-Tenant": "nowhere"}
     ),
     "batch-upsert/other-tenant": bad(
-        "POST",
-        f"{OPS}/upsert",
-        body([sensor(1)]),
-        403,
-        FORBIDDEN,
-        "iasi",
-        headers={"NGSILD-Tenant": "iasi"},
+        "POST", f"{OPS}/upsert", body([sensor(1)]), 403, FORBIDDEN, "iasi", headers=OTHER_TENANT
     ),
-    "delete/other-tenant": bad(
-        "DELETE", E1, None, 403, FORBIDDEN, "iasi", headers={"NGSILD-Tenant": "iasi"}
-    ),
+    "delete/other-tenant": bad("DELETE", E1, None, 403, FORBIDDEN, "iasi", headers=OTHER_TENANT),
     "create/bad-token": bad(
         "POST",
         ENTITIES,
@@ -644,59 +664,31 @@ BAD_REQUESTS: Final[dict[str, Bad]] = {
         "token",
         headers={"Authorization": "Bearer cetate_0000000000000000_nope"},
     ),
-    "query/unknown-tenant": bad(
-        "GET", ENTITIES, None, 404, NO_TENANT, "nowhere", headers={"NGSILD-Tenant": "nowhere"}
+    "query/unknown-tenant": query(
+        ENTITIES, 404, NO_TENANT, "nowhere", headers={"NGSILD-Tenant": "nowhere"}
     ),
-    "query/other-tenant": bad(
-        "GET",
-        ENTITIES,
-        None,
-        403,
-        FORBIDDEN,
-        "iasi",
-        headers={"NGSILD-Tenant": "iasi"},
-        type="Sensor",
+    "query/other-tenant": query(
+        ENTITIES, 403, FORBIDDEN, "iasi", headers=OTHER_TENANT, type="Sensor"
     ),
-    "temporal/other-tenant": bad(
-        "GET", f"{TEMPORAL}/{S1}", None, 403, FORBIDDEN, "iasi", headers={"NGSILD-Tenant": "iasi"}
+    "temporal/other-tenant": query(
+        f"{TEMPORAL}/{S1}", 403, FORBIDDEN, "iasi", headers=OTHER_TENANT
     ),
     # -- queries -----------------------------------------------------------------------------------
-    "query/q-syntax": bad("GET", ENTITIES, None, 400, INVALID, "q", q="temperature>>"),
-    "query/q-bare-word": bad("GET", ENTITIES, None, 400, INVALID, "quote", q="name==sensor"),
-    "query/q-empty": bad("GET", ENTITIES, None, 400, INVALID, "q is empty", q=" "),
-    "query/q-too-deep": bad(
-        "GET", ENTITIES, None, 400, INVALID, "deeper", q="(" * 40 + "a>1" + ")" * 40
+    "query/q-syntax": query(ENTITIES, 400, INVALID, "q", q="temperature>>"),
+    "query/q-bare-word": query(ENTITIES, 400, INVALID, "quote", q="name==sensor"),
+    "query/q-empty": query(ENTITIES, 400, INVALID, "q is empty", q=" "),
+    "query/q-too-deep": query(ENTITIES, 400, INVALID, "deeper", q="(" * 40 + "a>1" + ")" * 40),
+    "query/type-expression": query(ENTITIES, 400, INVALID, "type expression", type="A;;B"),
+    "query/id-not-uri": query(ENTITIES, 400, BAD_DATA, "URI", id="sensor-1"),
+    "query/id-pattern": query(ENTITIES, 400, INVALID, "idPattern", idPattern="("),
+    "query/geo-incomplete": query(
+        ENTITIES, 400, INVALID, "coordinates", georel="near;maxDistance==10", geometry="Point"
     ),
-    "query/type-expression": bad(
-        "GET", ENTITIES, None, 400, INVALID, "type expression", type="A;;B"
+    "query/geo-unknown-georel": query(
+        ENTITIES, 400, INVALID, "around", georel="around", geometry="Point", coordinates="[0,0]"
     ),
-    "query/id-not-uri": bad("GET", ENTITIES, None, 400, BAD_DATA, "URI", id="sensor-1"),
-    "query/id-pattern": bad("GET", ENTITIES, None, 400, INVALID, "idPattern", idPattern="("),
-    "query/geo-incomplete": bad(
-        "GET",
+    "query/geo-bad-coordinates": query(
         ENTITIES,
-        None,
-        400,
-        INVALID,
-        "coordinates",
-        georel="near;maxDistance==10",
-        geometry="Point",
-    ),
-    "query/geo-unknown-georel": bad(
-        "GET",
-        ENTITIES,
-        None,
-        400,
-        INVALID,
-        "around",
-        georel="around",
-        geometry="Point",
-        coordinates="[0,0]",
-    ),
-    "query/geo-bad-coordinates": bad(
-        "GET",
-        ENTITIES,
-        None,
         400,
         BAD_DATA,
         "4 positions",
@@ -704,56 +696,36 @@ BAD_REQUESTS: Final[dict[str, Bad]] = {
         geometry="Polygon",
         coordinates="[[[0,0],[1,1]]]",
     ),
-    "query/limit-not-number": bad("GET", ENTITIES, None, 400, INVALID, "limit", limit="lots"),
-    "query/limit-too-large": bad("GET", ENTITIES, None, 403, TOO_MANY, "maximum", limit="5000"),
-    "query/limit-zero-without-count": bad(
-        "GET", ENTITIES, None, 400, BAD_DATA, "count=true", limit="0"
+    "query/limit-not-number": query(ENTITIES, 400, INVALID, "limit", limit="lots"),
+    "query/limit-too-large": query(ENTITIES, 403, TOO_MANY, "maximum", limit="5000"),
+    "query/limit-zero-without-count": query(ENTITIES, 400, BAD_DATA, "count=true", limit="0"),
+    "query/offset-negative": query(ENTITIES, 400, INVALID, "offset", offset="-1"),
+    "query/unknown-option": query(ENTITIES, 400, INVALID, "options", options="fancy"),
+    "query/unknown-format": query(ENTITIES, 400, INVALID, "format", format="fancy"),
+    "query/not-acceptable": query(
+        ENTITIES, 406, NOT_ACCEPTABLE, "text/csv", headers={"Accept": "text/csv"}
     ),
-    "query/offset-negative": bad("GET", ENTITIES, None, 400, INVALID, "offset", offset="-1"),
-    "query/unknown-option": bad("GET", ENTITIES, None, 400, INVALID, "options", options="fancy"),
-    "query/unknown-format": bad("GET", ENTITIES, None, 400, INVALID, "format", format="fancy"),
-    "query/not-acceptable": bad(
-        "GET", ENTITIES, None, 406, NOT_ACCEPTABLE, "text/csv", headers={"Accept": "text/csv"}
+    "query/unknown-context": query(
+        ENTITIES, 503, NO_CONTEXT, "example.invalid", headers=link(UNKNOWN_CONTEXT)
     ),
-    "query/unknown-context": bad(
-        "GET", ENTITIES, None, 503, NO_CONTEXT, "example.invalid", headers=link(UNKNOWN_CONTEXT)
-    ),
-    "retrieve/id-not-uri": bad("GET", f"{ENTITIES}/sensor-1", None, 400, BAD_DATA, "URI"),
-    "retrieve/missing": bad("GET", f"{ENTITIES}/{MISSING}", None, 404, NOT_FOUND, MISSING),
-    "types/unknown": bad("GET", f"{V1}/types/Nothing", None, 404, NOT_FOUND, "Nothing"),
-    "attributes/unknown": bad("GET", f"{V1}/attributes/nothing", None, 404, NOT_FOUND, "nothing"),
-    "types/bad-details": bad("GET", f"{V1}/types", None, 400, INVALID, "details", details="maybe"),
+    "retrieve/id-not-uri": query(f"{ENTITIES}/sensor-1", 400, BAD_DATA, "URI"),
+    "retrieve/missing": query(f"{ENTITIES}/{MISSING}", 404, NOT_FOUND, MISSING),
+    "types/unknown": query(f"{V1}/types/Nothing", 404, NOT_FOUND, "Nothing"),
+    "attributes/unknown": query(f"{V1}/attributes/nothing", 404, NOT_FOUND, "nothing"),
+    "types/bad-details": query(f"{V1}/types", 400, INVALID, "details", details="maybe"),
     # -- temporal queries --------------------------------------------------------------------------
-    "temporal/unknown-timerel": bad(
-        "GET",
+    "temporal/unknown-timerel": query(
+        TEMPORAL, 400, INVALID, "timerel", timerel="during", timeAt="2026-01-01T00:00:00Z"
+    ),
+    "temporal/timerel-without-time": query(TEMPORAL, 400, INVALID, "timeAt", timerel="after"),
+    "temporal/bad-time": query(
+        TEMPORAL, 400, INVALID, "ISO 8601", timerel="after", timeAt="yesterday"
+    ),
+    "temporal/between-without-end": query(
+        TEMPORAL, 400, INVALID, "endTimeAt", timerel="between", timeAt="2026-01-01T00:00:00Z"
+    ),
+    "temporal/end-before-start": query(
         TEMPORAL,
-        None,
-        400,
-        INVALID,
-        "timerel",
-        timerel="during",
-        timeAt="2026-01-01T00:00:00Z",
-    ),
-    "temporal/timerel-without-time": bad(
-        "GET", TEMPORAL, None, 400, INVALID, "timeAt", timerel="after"
-    ),
-    "temporal/bad-time": bad(
-        "GET", TEMPORAL, None, 400, INVALID, "ISO 8601", timerel="after", timeAt="yesterday"
-    ),
-    "temporal/between-without-end": bad(
-        "GET",
-        TEMPORAL,
-        None,
-        400,
-        INVALID,
-        "endTimeAt",
-        timerel="between",
-        timeAt="2026-01-01T00:00:00Z",
-    ),
-    "temporal/end-before-start": bad(
-        "GET",
-        TEMPORAL,
-        None,
         400,
         BAD_DATA,
         "later",
@@ -761,89 +733,38 @@ BAD_REQUESTS: Final[dict[str, Bad]] = {
         timeAt="2026-01-02T00:00:00Z",
         endTimeAt="2026-01-01T00:00:00Z",
     ),
-    "temporal/time-without-timerel": bad(
-        "GET", TEMPORAL, None, 400, INVALID, "timerel", timeAt="2026-01-01T00:00:00Z"
+    "temporal/time-without-timerel": query(
+        TEMPORAL, 400, INVALID, "timerel", timeAt="2026-01-01T00:00:00Z"
     ),
-    "temporal/unknown-timeproperty": bad(
-        "GET", TEMPORAL, None, 400, INVALID, "timeproperty", timeproperty="seenAt"
+    "temporal/unknown-timeproperty": query(
+        TEMPORAL, 400, INVALID, "timeproperty", timeproperty="seenAt"
     ),
-    "temporal/last-n-zero": bad("GET", f"{TEMPORAL}/{S1}", None, 400, INVALID, "lastN", lastN="0"),
-    "temporal/last-n-not-number": bad(
-        "GET", f"{TEMPORAL}/{S1}", None, 400, INVALID, "lastN", lastN="few"
+    "temporal/last-n-zero": query(f"{TEMPORAL}/{S1}", 400, INVALID, "lastN", lastN="0"),
+    "temporal/last-n-not-number": query(f"{TEMPORAL}/{S1}", 400, INVALID, "lastN", lastN="few"),
+    "temporal/aggregation-without-methods": query(
+        TEMPORAL, 400, INVALID, "aggrMethods", options="aggregatedValues"
     ),
-    "temporal/aggregation-without-methods": bad(
-        "GET", TEMPORAL, None, 400, INVALID, "aggrMethods", options="aggregatedValues"
+    "temporal/unknown-aggregation": query(
+        TEMPORAL, 400, INVALID, "median", options="aggregatedValues", aggrMethods="median"
     ),
-    "temporal/unknown-aggregation": bad(
-        "GET",
+    "temporal/period-in-months": bad_period("P1M", "months"),
+    "temporal/period-not-duration": bad_period("hourly", "duration"),
+    "temporal/period-zero": bad_period("PT0S", "positive"),
+    "temporal/period-negative": bad_period("-PT1H", "positive"),
+    "temporal/methods-without-aggregation": query(
+        TEMPORAL, 400, INVALID, "aggregatedValues", aggrMethods="avg"
+    ),
+    "temporal/exclusive-options": query(
         TEMPORAL,
-        None,
-        400,
-        INVALID,
-        "median",
-        options="aggregatedValues",
-        aggrMethods="median",
-    ),
-    "temporal/period-in-months": bad(
-        "GET",
-        TEMPORAL,
-        None,
-        400,
-        INVALID,
-        "months",
-        options="aggregatedValues",
-        aggrMethods="avg",
-        aggrPeriodDuration="P1M",
-    ),
-    "temporal/period-not-duration": bad(
-        "GET",
-        TEMPORAL,
-        None,
-        400,
-        INVALID,
-        "duration",
-        options="aggregatedValues",
-        aggrMethods="avg",
-        aggrPeriodDuration="hourly",
-    ),
-    "temporal/period-zero": bad(
-        "GET",
-        TEMPORAL,
-        None,
-        400,
-        INVALID,
-        "positive",
-        options="aggregatedValues",
-        aggrMethods="avg",
-        aggrPeriodDuration="PT0S",
-    ),
-    "temporal/period-negative": bad(
-        "GET",
-        TEMPORAL,
-        None,
-        400,
-        INVALID,
-        "positive",
-        options="aggregatedValues",
-        aggrMethods="avg",
-        aggrPeriodDuration="-PT1H",
-    ),
-    "temporal/methods-without-aggregation": bad(
-        "GET", TEMPORAL, None, 400, INVALID, "aggregatedValues", aggrMethods="avg"
-    ),
-    "temporal/exclusive-options": bad(
-        "GET",
-        TEMPORAL,
-        None,
         400,
         INVALID,
         "exclude",
         options="temporalValues,aggregatedValues",
         aggrMethods="avg",
     ),
-    "temporal/id-not-uri": bad("GET", f"{TEMPORAL}/sensor-1", None, 400, BAD_DATA, "URI"),
-    "temporal/missing": bad("GET", f"{TEMPORAL}/{MISSING}", None, 404, NOT_FOUND, MISSING),
-    "temporal/q-syntax": bad("GET", TEMPORAL, None, 400, INVALID, "q", q="temperature>>"),
+    "temporal/id-not-uri": query(f"{TEMPORAL}/sensor-1", 400, BAD_DATA, "URI"),
+    "temporal/missing": query(f"{TEMPORAL}/{MISSING}", 404, NOT_FOUND, MISSING),
+    "temporal/q-syntax": query(TEMPORAL, 400, INVALID, "q", q="temperature>>"),
     # -- methods -----------------------------------------------------------------------------------
     "entities/delete-collection": bad(
         "DELETE", ENTITIES, None, 405, NOT_ALLOWED, "Method Not Allowed"

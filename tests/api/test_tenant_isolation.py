@@ -38,6 +38,7 @@ from cetate.config import Settings
 from cetate.store.base import ContextStore, Role
 from tests.api.ngsild.helpers import DEFAULT_VOCAB
 from tests.api.snapshot import tenant_snapshot
+from tests.web.ops_support import RULE, add_profiles, dead_letter, open_alert, provision
 
 V1: Final = "/ngsi-ld/v1"
 ENTITIES: Final = f"{V1}/entities"
@@ -1136,12 +1137,40 @@ def test_revoked_token_and_session_cookie_do_not_cross_tenants(seeded: World) ->
 
 CONSOLE_JSON: Final = ("/console/api/geojson", "/console/api/history")
 CONSOLE_PAGES: Final = ("/", "/entities", "/map", "/entities/{entity_id}")
+CONSOLE_OPERATIONS_PAGES: Final = (
+    "/devices",
+    "/devices/{device}",
+    "/devices/{device}/revoke",
+    "/dead-letters",
+    "/rules",
+    "/rules/new",
+    "/rules/{rule_id}",
+    "/rules/{rule_id}/delete",
+    "/alerts",
+)
+"""checked by test_console_operations_pages_show_the_session_tenant_only"""
 
 
 NOT_TENANT_DATA: Final = ("/health", "/login", "/openapi.json", "/docs", "/docs/oauth2-redirect")
-ISOLATION_TESTED_ELSEWHERE: Final = ("/api/v1/{tenant}/dead-letters",)
-"""tenant data outside /ngsi-ld/v1 with isolation tests of their own
-(tests/api/test_dead_letters.py)"""
+ISOLATION_TESTED_ELSEWHERE: Final = (
+    # tests/api/test_dead_letters.py
+    "/api/v1/{tenant}/dead-letters",
+    # tests/api/test_devices_admin.py::test_another_tenants_token_gets_403
+    "/api/v1/{tenant}/devices",
+    "/api/v1/{tenant}/devices/{device}",
+    "/api/v1/{tenant}/profiles",
+    "/api/v1/{tenant}/profiles/{profile}",
+    # tests/api/test_commands.py::test_roles_and_tenants
+    "/api/v1/{tenant}/devices/{device}/commands",
+    "/api/v1/{tenant}/commands/{command_id}",
+    "/devices/v1/{tenant}/{device}/commands",
+    # tests/api/test_rules.py::test_roles_and_tenant_isolation
+    "/api/v1/{tenant}/rules",
+    "/api/v1/{tenant}/rules/{rule_id}",
+    "/api/v1/{tenant}/alerts",
+    "/api/v1/{tenant}/alerts/{alert_id}",
+)
+"""tenant data outside /ngsi-ld/v1 with isolation tests of their own (the files named)"""
 
 
 def console_get_routes(app: FastAPI) -> set[str]:
@@ -1155,7 +1184,10 @@ def console_get_routes(app: FastAPI) -> set[str]:
 
 def test_every_console_read_route_is_covered(world_app: FastAPI) -> None:
     served = console_get_routes(world_app)
-    missing = sorted(served - {*CONSOLE_JSON, *CONSOLE_PAGES, *ISOLATION_TESTED_ELSEWHERE})
+    missing = sorted(
+        served
+        - {*CONSOLE_JSON, *CONSOLE_PAGES, *CONSOLE_OPERATIONS_PAGES, *ISOLATION_TESTED_ELSEWHERE}
+    )
     assert not missing, f"console routes without a tenant-isolation check: {missing}"
 
 
@@ -1219,6 +1251,50 @@ def test_console_shows_the_session_tenant_only(
     _console_sees_only(seeded, "cluj")
     console_user("ana", "iasi")
     _console_sees_only(seeded, "iasi")
+
+
+def _seed_operations(app: FastAPI, tenant: str) -> None:
+    """A device, a rejected message, a rule and an open alert, each with ``tenant`` in a
+    marker no other tenant's page may show."""
+    add_profiles(app, tenant)
+    provision(app, tenant, f"{tenant}-bin")
+    dead_letter(app, tenant, f"{tenant}-bin", f"{tenant}-payload{{".encode())
+    name = {"ro": f"{tenant}-rule", "en": f"{tenant}-rule"}
+    app.state.rules.put(tenant, {**RULE, "id": f"urn:ngsi-ld:Rule:{tenant}:full", "name": name})
+    open_alert(app, tenant, f"{tenant}-episode")
+
+
+def test_console_operations_pages_show_the_session_tenant_only(
+    seeded: World, world_app: FastAPI, console_user: Callable[[str, str | None], None]
+) -> None:
+    for tenant in TENANTS:
+        _seed_operations(world_app, tenant)
+    client = seeded.client
+    for user, tenant in (("ioana", "iasi"), ("ana", "cluj"), ("ana", "iasi")):
+        console_user(user, tenant)
+        other = OTHER[tenant]
+        for path, marker in (
+            ("/devices", "bin"),
+            ("/dead-letters?replayed=1", "payload"),
+            ("/rules", "rule"),
+            ("/alerts?status=all", "episode"),
+            (f"/devices/{tenant}-bin", "bin"),
+        ):
+            page = client.get(path)
+            assert page.status_code == 200, (user, path, page.text)
+            assert f"{tenant}-{marker}" in page.text
+            assert f"{other}-{marker}" not in page.text
+        assert f"{other}-payload" not in client.get(f"/dead-letters?device={other}-bin").text
+        assert f"{other}-payload" not in client.get(f"/devices/{tenant}-bin").text
+        assert client.get(f"/devices/{other}-bin").status_code == 404
+        assert client.get(f"/rules/urn:ngsi-ld:Rule:{other}:full").status_code == 404
+        if user == "ana":  # an admin: the forms exist, yet never reach the other tenant
+            assert client.get(f"/devices/{other}-bin/revoke").status_code == 404
+            assert client.get(f"/rules/urn:ngsi-ld:Rule:{other}:full/delete").status_code == 404
+            assert client.get("/rules/new").status_code == 200
+        else:  # a viewer: read-only
+            assert client.get(f"/devices/{tenant}-bin/revoke").status_code == 403
+            assert client.get("/rules/new").status_code == 403
 
 
 def test_console_session_naming_a_tenant_without_a_role_never_shows_it(

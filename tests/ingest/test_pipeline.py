@@ -195,6 +195,24 @@ def test_replay_after_the_profile_is_fixed(world: DeviceWorld) -> None:
         world.pipeline.replay("iasi", outcome.dead_letter_id)
 
 
+def test_a_dead_lettered_command_result_is_not_replayed_as_a_measurement(
+    world: DeviceWorld,
+) -> None:
+    world.provision("cluj", "bin-1")
+    letter = world.store.add_dead_letter(
+        "cluj",
+        source="mqtt-cmdexe",
+        device="bin-1",
+        received_at=NOW,
+        reason="unknown_command",
+        detail="command result: no command 'x'",
+        payload=msg(f=63, ts=TS),  # even one that would map as a measurement
+    )
+    with pytest.raises(BadRequestData, match="not a measurement message"):
+        world.pipeline.replay("cluj", letter)
+    assert world.store.list_dead_letters("cluj")[0].replayed_at is None
+
+
 def test_handle_mqtt_keeps_device_order(world: DeviceWorld) -> None:
     import asyncio
 

@@ -12,6 +12,10 @@ Fixtures:
 * ``mosquitto_factory`` (function): ``start(passwords=..., acl=..., extra_config=...)`` for
   brokers with credentials and an ACL; all stopped at the end of the test.
 * ``mosquitto_session_server`` (session): one anonymous broker shared by the session.
+* ``mosquitto_files`` (function): a directory Mosquitto may read, with the paths of a
+  password file, an ACL file and a pid file that something else (Cetate's sync) writes;
+  ``mosquitto_factory(files=mosquitto_files)`` starts a broker on those files (no anonymous
+  clients), which reloads them on SIGHUP.
 
 When the binaries are missing the tests fail (never skip) and say how to install them: run
 ``.ci/run``.
@@ -81,6 +85,26 @@ class MosquittoServer:
                 self.process.wait(timeout=10)
 
 
+@dataclass(frozen=True)
+class MosquittoFiles:
+    """Files written by the code under test, read by the broker: ``password_file``,
+    ``acl_file``, and ``pid_file`` (written by Mosquitto)."""
+
+    directory: Path
+
+    @property
+    def password_file(self) -> Path:
+        return self.directory / "passwords"
+
+    @property
+    def acl_file(self) -> Path:
+        return self.directory / "acl"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / "mosquitto.pid"
+
+
 def _missing_binaries_message() -> str:
     return (
         f"Mosquitto not found ({MOSQUITTO}, {MOSQUITTO_PASSWD}). The MQTT tests run against "
@@ -129,6 +153,7 @@ def _config(
     passwords: Mapping[str, str] | None,
     acl: str | None,
     extra_config: str,
+    files: MosquittoFiles | None = None,
 ) -> str:
     lines = [
         f"listener {port} 127.0.0.1",
@@ -142,7 +167,14 @@ def _config(
         # Measured: the default limit of 1000 drops QoS 1 messages for a slow subscriber.
         "max_queued_messages 0",
     ]
-    if passwords is None:
+    if files is not None:
+        lines += [
+            "allow_anonymous false",
+            f"password_file {files.password_file}",
+            f"acl_file {files.acl_file}",
+            f"pid_file {files.pid_file}",
+        ]
+    elif passwords is None:
         lines.append("allow_anonymous true")
     else:
         password_file = base_dir / "passwords"
@@ -185,8 +217,12 @@ def running_mosquitto(
     passwords: Mapping[str, str] | None = None,
     acl: str | None = None,
     extra_config: str = "",
+    files: MosquittoFiles | None = None,
 ) -> Iterator[MosquittoServer]:
-    """Start a throw-away broker; stop it and delete its directory after."""
+    """Start a throw-away broker; stop it and delete its directory after. With ``files``
+    (instead of ``passwords`` and ``acl``) it uses those files, which must exist."""
+    if files is not None and (passwords is not None or acl is not None):
+        raise ValueError("give files, or passwords and acl, not both")
     if not MOSQUITTO.is_file() or (passwords is not None and not MOSQUITTO_PASSWD.is_file()):
         pytest.fail(_missing_binaries_message(), pytrace=False)
     base_dir = Path(tempfile.mkdtemp(prefix="cetate-mosquitto-"))
@@ -196,7 +232,7 @@ def running_mosquitto(
         for _attempt in range(5):
             port = _free_port()
             conf = base_dir / "mosquitto.conf"
-            conf.write_text(_config(base_dir, port, passwords, acl, extra_config))
+            conf.write_text(_config(base_dir, port, passwords, acl, extra_config, files))
             _hand_over(base_dir)
             log_path = base_dir / "mosquitto.log"
             with (base_dir / "stdout.log").open("ab") as out:
@@ -232,18 +268,32 @@ MosquittoFactory = Callable[..., MosquittoServer]
 
 @pytest.fixture
 def mosquitto_factory() -> Iterator[MosquittoFactory]:
-    """``start(passwords=None, acl=None, extra_config="")`` → a running broker; all of them
-    are stopped when the test ends."""
+    """``start(passwords=None, acl=None, extra_config="", files=None)`` → a running broker;
+    all of them are stopped when the test ends."""
     with contextlib.ExitStack() as stack:
 
         def start(
             passwords: Mapping[str, str] | None = None,
             acl: str | None = None,
             extra_config: str = "",
+            files: MosquittoFiles | None = None,
         ) -> MosquittoServer:
-            return stack.enter_context(running_mosquitto(passwords, acl, extra_config))
+            return stack.enter_context(running_mosquitto(passwords, acl, extra_config, files))
 
         yield start
+
+
+@pytest.fixture
+def mosquitto_files() -> Iterator[MosquittoFiles]:
+    """An empty directory for a broker's password, ACL and pid files, owned by the
+    ``mosquitto`` user when the tests run as root (so the broker, after dropping its
+    privileges, can read files written there that keep the directory's owner)."""
+    directory = Path(tempfile.mkdtemp(prefix="cetate-mosquitto-files-"))
+    try:
+        _hand_over(directory)
+        yield MosquittoFiles(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

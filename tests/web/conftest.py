@@ -22,6 +22,7 @@ from cetate.store.base import ContextStore, HistoryRow, open_store
 
 ADMIN: Final = ("admin", "correct-horse-battery")
 VIEWER: Final = ("viewer", "viewer-password-1")
+OPERATOR: Final = ("operator", "operator-password-1")
 WASTE: Final = "https://smartdatamodels.org/dataModel.WasteManagement/WasteContainer"
 FILLING: Final = "https://smartdatamodels.org/dataModel.WasteManagement/fillingLevel"
 TEMPERATURE: Final = "https://smartdatamodels.org/dataModel.Environment/temperature"
@@ -54,7 +55,8 @@ def _prop(value: Any, observed: datetime, unit: str | None = None) -> dict[str, 
 
 
 def seed(store: ContextStore, now: datetime | None = None) -> None:
-    """Tenants ``cluj`` and ``iasi``; ``admin`` (admin in both), ``viewer`` (viewer in cluj);
+    """Tenants ``cluj`` and ``iasi``; ``admin`` (admin in both), ``viewer`` (viewer in cluj),
+    ``operator`` (operator in cluj);
     in cluj 3 waste containers with location and 72 h of fill level, an air-quality station
     with pm25 history, and a building without location; in iasi one streetlight."""
     now = now or datetime.now(UTC).replace(microsecond=0)
@@ -64,6 +66,7 @@ def seed(store: ContextStore, now: datetime | None = None) -> None:
         store, ADMIN[0], ADMIN[1], display_name="Ana Pop", roles={"cluj": "admin", "iasi": "admin"}
     )
     create_user(store, VIEWER[0], VIEWER[1], roles={"cluj": "viewer"})
+    create_user(store, OPERATOR[0], OPERATOR[1], roles={"cluj": "operator"})
     stamp = _ts(now)
     with store.transaction("cluj") as tx:
         for index, (lon, lat) in enumerate(CLUJ_POINTS, start=1):

@@ -12,7 +12,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from cetate import __version__ as cetate_version
-from cetate.api import commands, dead_letters, devices_admin, devices_http, rules
+from cetate.api import (
+    commands,
+    dead_letters,
+    device_commands_http,
+    devices_admin,
+    devices_http,
+    rules,
+)
 from cetate.api.ngsild import ngsild_router
 from cetate.api.paths import EchoTenant, PathSegments
 from cetate.api.problems import install_problem_handlers
@@ -62,7 +69,9 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
                 settings,
                 authenticator=RegistryDeviceAuthenticator(app.state.device_credentials),
                 handler=app.state.ingest.handle_mqtt,
+                results_handler=app.state.command_inbox.handle_mqtt,
             ) as app.state.mqtt:
+                _start_command_dispatcher(app)
                 if settings.notification_worker:
                     worker.start()
                 if settings.scheduler:
@@ -72,6 +81,8 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
                 finally:
                     await scheduler.stop()
                     await worker.stop()
+                    if app.state.command_dispatcher is not None:
+                        await app.state.command_dispatcher.stop()
         finally:
             if owns_store:
                 await run_in_threadpool(the_store.close)
@@ -103,6 +114,7 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
     _install_devices(app, settings, the_store)
     _install_commands(app, settings, the_store)
     _install_rules(app, settings, the_store)
+    _install_mosquitto_sync(app, settings, the_store)
     install_problem_handlers(app)
     app.add_middleware(EchoTenant)
     app.add_middleware(PathSegments)
@@ -111,6 +123,7 @@ def create_app(settings: Settings, store: ContextStore | None = None) -> FastAPI
     app.include_router(dead_letters.router)
     app.include_router(devices_admin.router)
     app.include_router(commands.router)
+    app.include_router(device_commands_http.router)
     app.include_router(rules.router)
 
     @app.get("/health", tags=["platform"], summary="Liveness and store check")
@@ -141,14 +154,101 @@ def _install_devices(app: FastAPI, settings: Settings, store: ContextStore) -> N
 
 
 def _install_commands(app: FastAPI, settings: Settings, store: ContextStore) -> None:
-    """Commands to devices, at ``app.state.commands``."""
-    app.state.commands = CommandService(store)
+    """Commands to devices, at ``app.state.commands``; device results at
+    ``app.state.command_inbox``; the job ``commands.expire`` (every 10 s)."""
+    from datetime import timedelta
+
+    from cetate.reactions.commands.inbox import CommandInbox
+    from cetate.reactions.scheduler import JobContext
+
+    service = CommandService(store)
+    app.state.commands = service
+    app.state.command_inbox = CommandInbox(service)
+    app.state.command_dispatcher = None
+
+    def expire_commands(context: JobContext) -> None:
+        service.expire_due()
+
+    scheduler: Scheduler = app.state.scheduler
+    scheduler.register("commands.expire", timedelta(seconds=10), expire_commands)
+
+
+def _start_command_dispatcher(app: FastAPI) -> None:
+    """Start the MQTT command dispatcher, kept at ``app.state.command_dispatcher``, when the
+    MQTT runtime has a broker connection (built-in or external)."""
+    from cetate.reactions.commands.dispatcher import CommandDispatcher
+
+    connection = app.state.mqtt.connection
+    if connection is None:
+        return
+    dispatcher = CommandDispatcher(app.state.commands, connection)
+    app.state.commands.on_queued = dispatcher.wake
+    app.state.command_dispatcher = dispatcher
+    dispatcher.start()
+
+
+def _install_mosquitto_sync(app: FastAPI, settings: Settings, store: ContextStore) -> None:
+    """When a Mosquitto password file and ACL file are configured: the job
+    ``devices.mosquitto-sync`` (every 2 s) rewrites them after any credential change and
+    signals Mosquitto; the sync object (or None) at ``app.state.mosquitto_sync``."""
+    from datetime import timedelta
+
+    from cetate.ingest.devices.mosquitto_sync import sync_from_settings
+    from cetate.reactions.scheduler import JobContext
+
+    sync = sync_from_settings(store, settings)
+    app.state.mosquitto_sync = sync
+    if sync is None:
+        return
+
+    def mosquitto_sync_job(context: JobContext) -> None:
+        sync.sync()
+
+    scheduler: Scheduler = app.state.scheduler
+    scheduler.register("devices.mosquitto-sync", timedelta(seconds=2), mosquitto_sync_job)
 
 
 def _install_rules(app: FastAPI, settings: Settings, store: ContextStore) -> None:
-    """Rules and alerts, at ``app.state.rules`` and ``app.state.alerts``."""
-    app.state.rules = RuleService(app.state.entity_service)
+    """Rules and alerts, at ``app.state.rules`` and ``app.state.alerts``; their write
+    observer, the engine (``app.state.rule_engine``) and the action deliverer
+    (``app.state.rule_actions``), run by the scheduler jobs ``rules.evaluate`` (1 s),
+    ``rules.actions`` (1 s) and ``rules.tick`` (30 s)."""
+    from datetime import timedelta
+
+    from cetate.reactions.rules.actions import ActionDeliverer
+    from cetate.reactions.rules.engine import RuleEngine
+    from cetate.reactions.rules.observer import RuleObserver
+    from cetate.reactions.rules.repository import RuleCache
+    from cetate.reactions.scheduler import JobContext
+
+    cache = RuleCache(store, app.state.context_resolver)
+    app.state.rule_cache = cache
+    app.state.rules = RuleService(app.state.entity_service, cache)
     app.state.alerts = AlertService(app.state.entity_service)
+    app.state.write_observers.add(RuleObserver(cache))
+
+    def tenants() -> list[str]:
+        names = [t.name for t in store.list_tenants()]
+        return names if settings.default_tenant in names else [settings.default_tenant, *names]
+
+    engine = RuleEngine(store, app.state.entity_service, cache, tenants=tenants)
+    actions = ActionDeliverer(store, app.state.alerts, settings, app.state.commands)
+    app.state.rule_engine = engine
+    app.state.rule_actions = actions
+
+    async def deliver(context: JobContext) -> None:
+        await actions.deliver()
+
+    def evaluate(context: JobContext) -> None:
+        engine.drain()
+
+    def tick(context: JobContext) -> None:
+        engine.tick()
+
+    scheduler: Scheduler = app.state.scheduler
+    scheduler.register("rules.evaluate", timedelta(seconds=1), evaluate)
+    scheduler.register("rules.actions", timedelta(seconds=1), deliver)
+    scheduler.register("rules.tick", timedelta(seconds=30), tick)
 
 
 def _version() -> str:

@@ -96,15 +96,20 @@ async def replay_dead_letter(
 ) -> Response:
     name = _tenant(principal, tenant)
     pipeline: IngestPipeline = request.app.state.ingest
-    outcome = await run_in_threadpool(pipeline.replay, name, dead_letter_id)
+    return json_response(await run_in_threadpool(replay, pipeline, name, dead_letter_id))
+
+
+def replay(pipeline: IngestPipeline, tenant: str, dead_letter_id: int) -> dict[str, Any]:
+    """Replay one dead letter of ``tenant`` (the caller has checked the right to): what was
+    stored, as the API answers it. :class:`StillRejected` when the pipeline rejects it again;
+    ResourceNotFound or BadRequestData (already replayed, no device) from the pipeline."""
+    outcome = pipeline.replay(tenant, dead_letter_id)
     if not outcome.accepted:
         raise StillRejected(outcome.detail, reason=outcome.reason)
-    return json_response(
-        {
-            "status": outcome.status,
-            "entityId": outcome.entity_id,
-            "readings": outcome.readings,
-            "values": outcome.values,
-            "duplicates": outcome.duplicates,
-        }
-    )
+    return {
+        "status": outcome.status,
+        "entityId": outcome.entity_id,
+        "readings": outcome.readings,
+        "values": outcome.values,
+        "duplicates": outcome.duplicates,
+    }

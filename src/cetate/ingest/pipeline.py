@@ -500,6 +500,11 @@ class IngestPipeline:
             raise BadRequestData(f"dead letter {dead_letter_id} was already replayed")
         if letter.device is None:
             raise BadRequestData(f"dead letter {dead_letter_id} names no device")
+        if letter.source not in ("mqtt", "http"):
+            raise BadRequestData(
+                f"dead letter {dead_letter_id} is not a measurement message (source "
+                f"{letter.source!r}) and cannot be replayed through the ingest pipeline"
+            )
         outcome = self.process(tenant, letter.device, letter.payload, letter.received_at)
         if outcome.accepted:
             self.store.mark_replayed(tenant, dead_letter_id, utc_now())

@@ -151,6 +151,48 @@ def _dataset_label(dataset_id: str | None) -> str:
     return "the default instance" if dataset_id is None else f"datasetId {dataset_id!r}"
 
 
+class _InstanceEdit:
+    """The instances of one attribute while a write edits them: a private copy of the
+    document's list (never the list itself), with every instance written or deleted recorded
+    in the change. :meth:`save` puts the list back into the change's document."""
+
+    __slots__ = ("attr", "change", "changed", "instances")
+
+    def __init__(self, change: ChangeSet, attr: str) -> None:
+        self.change = change
+        self.attr = attr
+        self.instances: list[AttributeInstance] = list(change.entity.get(attr) or ())
+        self.changed = False
+
+    def find(self, dataset_id: str | None) -> tuple[int, AttributeInstance | None]:
+        """(position, instance) of the instance with that datasetId, or (-1, None)."""
+        position = _find_position(self.instances, dataset_id)
+        return position, (self.instances[position] if position >= 0 else None)
+
+    def put(self, position: int, fresh: AttributeInstance) -> None:
+        """Write ``fresh`` at ``position`` (-1: as a new instance)."""
+        if position < 0:
+            self.instances.append(fresh)
+        else:
+            self.instances[position] = fresh
+        self.changed = True
+        self.change.written.append((self.attr, fresh))
+        self.change._mark_updated(self.attr)
+
+    def delete(self, position: int) -> None:
+        del self.instances[position]
+        self.changed = True
+        self.change._mark_updated(self.attr)
+
+    def save(self) -> None:
+        """The edited list into the document; an attribute left with no instance is
+        removed."""
+        if not self.instances:
+            self.change.entity.pop(self.attr, None)
+        elif self.changed:
+            self.change.entity[self.attr] = self.instances
+
+
 def _finish(change: ChangeSet, stamp: str) -> ChangeSet:
     if change.written or change.updated:
         change.entity["modifiedAt"] = stamp
@@ -207,16 +249,13 @@ def append_attributes(
     reported in ``not_updated``."""
     stamp = _stamp(now)
     change = ChangeSet(entity=dict(current))
-    doc = change.entity
     for attr, instances in attrs.items():
         if attr in ENTITY_KEYWORDS:
             continue
-        existing: list[AttributeInstance] = list(doc.get(attr) or ())
-        changed = False
+        edit = _InstanceEdit(change, attr)
         for instance in instances:
             dataset_id = instance.get("datasetId")
-            position = _find_position(existing, dataset_id)
-            previous = existing[position] if position >= 0 else None
+            position, previous = edit.find(dataset_id)
             if previous is not None and not overwrite:
                 change.not_updated.append(
                     NotUpdated(
@@ -225,18 +264,8 @@ def append_attributes(
                     )
                 )
                 continue
-            fresh = _fresh_instance(instance, stamp, previous)
-            if previous is None:
-                existing.append(fresh)
-            else:
-                existing[position] = fresh
-            changed = True
-            change.written.append((attr, fresh))
-            change._mark_updated(attr)
-        if not existing:
-            doc.pop(attr, None)
-        elif changed:
-            doc[attr] = existing
+            edit.put(position, _fresh_instance(instance, stamp, previous))
+        edit.save()
     return _finish(change, stamp)
 
 
@@ -249,30 +278,23 @@ def update_attributes(
     attributes or datasetIds that the entity does not have are reported in ``not_updated``."""
     stamp = _stamp(now)
     change = ChangeSet(entity=dict(current))
-    doc = change.entity
     for attr, instances in attrs.items():
         if attr in ENTITY_KEYWORDS:
             continue
-        if not doc.get(attr):
+        if not change.entity.get(attr):
             change.not_updated.append(NotUpdated(attr, "the entity has no such attribute"))
             continue
-        existing: list[AttributeInstance] = list(doc[attr])
-        changed = False
+        edit = _InstanceEdit(change, attr)
         for instance in instances:
             dataset_id = instance.get("datasetId")
-            position = _find_position(existing, dataset_id)
-            if position < 0:
+            position, previous = edit.find(dataset_id)
+            if previous is None:
                 change.not_updated.append(
                     NotUpdated(attr, f"the attribute has no {_dataset_label(dataset_id)}")
                 )
                 continue
-            fresh = _fresh_instance(instance, stamp, existing[position])
-            existing[position] = fresh
-            changed = True
-            change.written.append((attr, fresh))
-            change._mark_updated(attr)
-        if changed:
-            doc[attr] = existing
+            edit.put(position, _fresh_instance(instance, stamp, previous))
+        edit.save()
     return _finish(change, stamp)
 
 
@@ -355,40 +377,27 @@ def merge_entity(
     instance that does not exist is reported in ``not_updated``."""
     stamp = _stamp(now)
     change = ChangeSet(entity=dict(current))
-    doc = change.entity
     for attr, instances in patch.items():
         if attr in ENTITY_KEYWORDS:
             continue
-        existing: list[AttributeInstance] = list(doc.get(attr) or ())
-        changed = False
+        edit = _InstanceEdit(change, attr)
         for fragment in instances:
             dataset_id = fragment.get("datasetId")
-            position = _find_position(existing, dataset_id)
-            previous = existing[position] if position >= 0 else None
+            position, previous = edit.find(dataset_id)
             if _is_deletion(fragment):
                 if previous is None:
                     change.not_updated.append(
                         NotUpdated(attr, f"cannot delete {_dataset_label(dataset_id)}: absent")
                     )
                 else:
-                    del existing[position]
-                    changed = True
-                    change._mark_updated(attr)
+                    edit.delete(position)
                 continue
             if previous is None:
-                fresh = _fresh_instance(fragment, stamp, None)
-                existing.append(fresh)
+                edit.put(position, _fresh_instance(fragment, stamp, None))
             else:
                 merged = _merge_instance(previous, fragment, merge_values=True)
-                fresh = _fresh_instance(merged, stamp, previous, owned=True)
-                existing[position] = fresh
-            changed = True
-            change.written.append((attr, fresh))
-            change._mark_updated(attr)
-        if not existing:
-            doc.pop(attr, None)
-        elif changed:
-            doc[attr] = existing
+                edit.put(position, _fresh_instance(merged, stamp, previous, owned=True))
+        edit.save()
     return _finish(change, stamp)
 
 
@@ -405,20 +414,16 @@ def patch_attribute(
     change = ChangeSet(entity=dict(current))
     if attr in ENTITY_KEYWORDS or not change.entity.get(attr):
         raise ResourceNotFound(f"entity {current.get('id')} has no attribute {attr}")
-    existing: list[AttributeInstance] = list(change.entity[attr])
+    edit = _InstanceEdit(change, attr)
     dataset_id = fragment.get("datasetId")
-    position = _find_position(existing, dataset_id)
-    if position < 0:
+    position, previous = edit.find(dataset_id)
+    if previous is None:
         raise ResourceNotFound(
             f"attribute {attr} of entity {current.get('id')} has no {_dataset_label(dataset_id)}"
         )
-    previous = existing[position]
     merged = _merge_instance(previous, fragment, merge_values=False)
-    fresh = _fresh_instance(merged, stamp, previous, owned=True)
-    existing[position] = fresh
-    change.entity[attr] = existing
-    change.written.append((attr, fresh))
-    change._mark_updated(attr)
+    edit.put(position, _fresh_instance(merged, stamp, previous, owned=True))
+    edit.save()
     return _finish(change, stamp)
 
 
@@ -442,18 +447,15 @@ def delete_attribute(
     if delete_all:
         del doc[attr]
     else:
-        existing: list[AttributeInstance] = list(doc[attr])
-        position = _find_position(existing, dataset_id)
-        if position < 0:
+        edit = _InstanceEdit(change, attr)
+        position, previous = edit.find(dataset_id)
+        if previous is None:
             raise ResourceNotFound(
                 f"attribute {attr} of entity {current.get('id')} has no "
                 f"{_dataset_label(dataset_id)}"
             )
-        del existing[position]
-        if existing:
-            doc[attr] = existing
-        else:
-            del doc[attr]
+        edit.delete(position)
+        edit.save()
     change._mark_updated(attr)
     return _finish(change, stamp)
 

@@ -16,6 +16,11 @@
 ``/map``                  entities with a location on a Leaflet map
 ``/console/api/geojson``  those entities as GeoJSON (what the map reads)
 ``/console/api/history``  numeric history of one entity (JSON)
+``/devices``              devices, the "new device" form (:mod:`~cetate.web.devices_pages`);
+                          ``/devices/{id}``: credentials, commands, rejected messages
+``/dead-letters``         rejected device messages, replay (:mod:`~.dead_letters_pages`)
+``/rules``                rules, JSON editor, enable/disable, delete (:mod:`~.rules_pages`)
+``/alerts``               alerts by status, acknowledge, resolve (:mod:`~.alerts_pages`)
 ``/static/…``             CSS, JS and the vendored libraries (offline)
 ========================  ======================================================
 
@@ -53,6 +58,7 @@ def mount_console(app: FastAPI, *, registry: DomainRegistry | None = None) -> No
     """Mount the console (pages at ``/``, static files at ``/static``) and every registered
     domain's pages. Domains declared as ``cetate.domains`` entry points are discovered when
     the default registry is used."""
+    from cetate.web import alerts_pages, dead_letters_pages, devices_pages, rules_pages
     from cetate.web.pages import router
 
     if registry is None:
@@ -63,6 +69,8 @@ def mount_console(app: FastAPI, *, registry: DomainRegistry | None = None) -> No
     install_error_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
+    for pages in (devices_pages, dead_letters_pages, rules_pages, alerts_pages):
+        app.include_router(pages.router)
     for domain in registry.domains():
         if domain.router is not None:
             app.include_router(domain.router)

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
-NOT_CONSOLE_PREFIXES: Final = ("/ngsi-ld/", "/console/api/", "/static/", "/api/", "/devices/")
+NOT_CONSOLE_PREFIXES: Final = ("/ngsi-ld/", "/console/api/", "/static/", "/api/", "/devices/v1/")
 NOT_CONSOLE_PATHS: Final = frozenset(
     {"/ngsi-ld", "/health", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
 )

@@ -22,6 +22,10 @@ CORE_NAV = (
     _core_entry("/", "nav.home", "⌂"),
     _core_entry("/entities", "nav.entities", "☰"),
     _core_entry("/map", "nav.map", "◉"),
+    _core_entry("/devices", "nav.devices", "⌁"),
+    _core_entry("/dead-letters", "nav.dead_letters", "✉"),
+    _core_entry("/rules", "nav.rules", "⚙"),
+    _core_entry("/alerts", "nav.alerts", "⚠"),
 )
 
 

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
@@ -24,6 +24,8 @@ from cetate.errors import ResourceNotFound
 from cetate.ngsi.jsonld import LdContext
 from cetate.store.base import AttributeSummary, ContextStore, TypeSummary
 
+SummaryT = TypeVar("SummaryT", TypeSummary, AttributeSummary)
+
 router = APIRouter(prefix=API_PREFIX, tags=["NGSI-LD types and attributes"])
 
 DetailsQuery = Annotated[
@@ -31,9 +33,23 @@ DetailsQuery = Annotated[
 ]
 
 
-def _name_list(kind: str, member: str, names: Iterable[str]) -> dict[str, Any]:
-    """An EntityTypeList or AttributeList: the compacted names under ``member``."""
-    return {"id": f"urn:ngsi-ld:{kind}:{uuid.uuid4().hex}", "type": kind, member: list(names)}
+def _listing(
+    summaries: Sequence[SummaryT],
+    details: str | None,
+    context: LdContext,
+    *,
+    describe: Callable[[SummaryT], dict[str, Any]],
+    iri: Callable[[SummaryT], str],
+    kind: str,
+    member: str,
+) -> Any:
+    """The body of ``GET /types`` or ``GET /attributes``: with ``details=true`` the description
+    of every summary, else an EntityTypeList or AttributeList (``kind``) of their compacted
+    names under ``member``."""
+    if parse_bool(details, "details"):
+        return [describe(summary) for summary in summaries]
+    names = [context.compact_iri(iri(summary)) for summary in summaries]
+    return {"id": f"urn:ngsi-ld:{kind}:{uuid.uuid4().hex}", "type": kind, member: names}
 
 
 def _readable_types(access: ReadAccess, store: ContextStore) -> list[TypeSummary]:
@@ -61,21 +77,15 @@ def list_types(
     media: JsonMediaDep,
     details: DetailsQuery = None,
 ) -> Response:
-    summaries = _readable_types(access, store)
-    content: Any
-    if parse_bool(details, "details"):
-        content = [
-            {
-                "id": summary.type,
-                "type": "EntityType",
-                "typeName": context.compact_iri(summary.type),
-                "attributeNames": sorted(context.compact_iri(name) for name in summary.attributes),
-            }
-            for summary in summaries
-        ]
-    else:
-        names = (context.compact_iri(summary.type) for summary in summaries)
-        content = _name_list("EntityTypeList", "typeList", names)
+    content = _listing(
+        _readable_types(access, store),
+        details,
+        context,
+        describe=lambda summary: _entity_type(summary, context),
+        iri=lambda summary: summary.type,
+        kind="EntityTypeList",
+        member="typeList",
+    )
     return json_response(content, media=media, context=context)
 
 
@@ -121,13 +131,15 @@ def list_attributes(
     media: JsonMediaDep,
     details: DetailsQuery = None,
 ) -> Response:
-    summaries = _readable_attributes(access, store)
-    content: Any
-    if parse_bool(details, "details"):
-        content = [_attribute(summary, context, with_counts=False) for summary in summaries]
-    else:
-        names = (context.compact_iri(summary.attribute) for summary in summaries)
-        content = _name_list("AttributeList", "attributeList", names)
+    content = _listing(
+        _readable_attributes(access, store),
+        details,
+        context,
+        describe=lambda summary: _attribute(summary, context, with_counts=False),
+        iri=lambda summary: summary.attribute,
+        kind="AttributeList",
+        member="attributeList",
+    )
     return json_response(content, media=media, context=context)
 
 
@@ -146,6 +158,16 @@ def describe_attribute(
     return json_response(
         _attribute(summary, context, with_counts=True), media=media, context=context
     )
+
+
+def _entity_type(summary: TypeSummary, context: LdContext) -> dict[str, Any]:
+    """An EntityType: the type and the names of its attributes, compacted."""
+    return {
+        "id": summary.type,
+        "type": "EntityType",
+        "typeName": context.compact_iri(summary.type),
+        "attributeNames": sorted(context.compact_iri(name) for name in summary.attributes),
+    }
 
 
 def _attribute(

@@ -28,8 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cetate.errors import BadRequestData
 from cetate.ingest.mqtt.topics import check_tenant
+from cetate.ingest.profiles.model import PROFILE_NAME_RE as PROFILE_NAME_RE
 from cetate.ngsi.representation import is_uri
 from cetate.ngsi.timestamps import format_datetime, utc_now
+from cetate.validation import PLAIN_MESSAGES, validation_problems
 
 Transport = Literal["mqtt", "http", "both"]
 TRANSPORTS: Final[tuple[Transport, ...]] = ("mqtt", "http", "both")
@@ -41,9 +43,6 @@ DEVICE_ID_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 """Device ids: 1-64 ASCII letters, digits, ``_`` or ``-``, starting with a letter or digit — a
 subset of what MQTT topics allow (:data:`cetate.ingest.mqtt.topics.DEVICE_RE`), so every
 device id is also a valid topic level and MQTT username part."""
-
-PROFILE_NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-"""The shape of a device profile name (the same rule as ``cetate.ingest.profiles``)."""
 
 _CATEGORY_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _PROPERTY_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,127}")
@@ -334,16 +333,7 @@ class DeviceSpec(BaseModel):
 
 def problems_of(exc: ValidationError) -> list[str]:
     """Pydantic's errors as ``field: message`` lines a person can act on."""
-    problems: list[str] = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown field; remove it or check its spelling"
-        elif error["type"] == "missing":
-            message = "required, but missing"
-        problems.append(f"{where}: {message}" if where else message)
-    return problems
+    return validation_problems(exc, messages=PLAIN_MESSAGES)
 
 
 def parse_device_spec(data: Mapping[str, Any]) -> DeviceSpec:

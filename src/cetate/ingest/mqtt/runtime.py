@@ -8,13 +8,18 @@
 * off: neither.
 
 When a ``handler`` is given, an :class:`~cetate.ingest.mqtt.subscriber.AttrsSubscriber`
-delivers every device's measurements to it, from either broker. The application passes a
-:class:`~cetate.ingest.devices.credentials.RegistryDeviceAuthenticator` over the store's device
-registry and :meth:`cetate.ingest.pipeline.IngestPipeline.handle_mqtt` as the handler.
+delivers every device's measurements to it, from either broker. When a ``results_handler`` is
+given, a second subscriber (its own client id: ``<client id>-cmdexe``) delivers every device's
+command results (``cetate/+/+/cmdexe``, QoS 1, acknowledged after the handler returns). The
+application passes a :class:`~cetate.ingest.devices.credentials.RegistryDeviceAuthenticator`
+over the store's device registry, :meth:`cetate.ingest.pipeline.IngestPipeline.handle_mqtt` as
+the handler and :meth:`cetate.reactions.commands.inbox.CommandInbox.handle_mqtt` as the results
+handler.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -31,6 +36,7 @@ from cetate.ingest.mqtt.subscriber import (
     BrokerConnection,
     MessageHandler,
 )
+from cetate.ingest.mqtt.topics import CMDEXE_FILTER
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +69,8 @@ class MqttRuntime:
     connection: BrokerConnection | None = None
     """How Cetate's own client reaches the broker (``None`` when off)."""
     subscriber: AttrsSubscriber | None = None
+    results_subscriber: AttrsSubscriber | None = None
+    """Receives command results (``cmdexe``) when a results handler was given."""
 
 
 def _connection(settings: Settings, broker: BuiltinBroker | None) -> BrokerConnection | None:
@@ -88,6 +96,7 @@ async def mqtt_runtime(
     *,
     authenticator: DeviceAuthenticator | None = None,
     handler: MessageHandler | None = None,
+    results_handler: MessageHandler | None = None,
 ) -> AsyncIterator[MqttRuntime]:
     """Start what ``settings`` ask for; stop it all on exit."""
     mode = mqtt_mode(settings)
@@ -108,8 +117,18 @@ async def mqtt_runtime(
             runtime.subscriber.start()
         elif mode is MqttMode.external:
             logger.info("external MQTT broker configured but no handler given: no subscriber")
+        if results_handler is not None and runtime.connection is not None:
+            results_connection = dataclasses.replace(
+                runtime.connection, client_id=f"{runtime.connection.client_id}-cmdexe"
+            )
+            runtime.results_subscriber = AttrsSubscriber(
+                results_connection, results_handler, topic_filter=CMDEXE_FILTER
+            )
+            runtime.results_subscriber.start()
         yield runtime
     finally:
+        if runtime.results_subscriber is not None:
+            await runtime.results_subscriber.stop()
         if runtime.subscriber is not None:
             await runtime.subscriber.stop()
         if runtime.broker is not None:

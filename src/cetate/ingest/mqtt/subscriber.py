@@ -131,7 +131,8 @@ the acknowledger."""
 
 
 class AttrsSubscriber:
-    """Receives ``cetate/+/+/attrs`` at QoS 1 and hands each message to ``handler``.
+    """Receives ``cetate/+/+/attrs`` (or ``topic_filter``: the command results use
+    ``cetate/+/+/cmdexe``) at QoS 1 and hands each message to ``handler``.
 
     ``max_in_flight`` handler calls may run at once (started in arrival order, acknowledged in
     arrival order), so a handler that batches writes can collect a batch; 1 means strictly one

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
 from pydantic import (
@@ -36,6 +36,7 @@ from cetate.ingest.profiles.units import (
 )
 from cetate.ngsi.jsonld import ContextResolver, LdContext
 from cetate.ngsi.model import ENTITY_KEYWORDS
+from cetate.validation import validation_problems
 
 ExpectedType = Literal["number", "integer", "string", "boolean", "geojson"]
 """The JSON type a payload value must have: ``number`` (integer or decimal), ``integer`` (also
@@ -48,7 +49,9 @@ UnknownKeyPolicy = Literal["reject", "ignore"]
 
 DEVICE_PLACEHOLDER: Final = "device"
 GEO_ATTRIBUTES: Final = frozenset({"location", "observationSpace", "operationSpace"})
-_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+PROFILE_NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+"""Profile names: 1-128 letters, digits, ``.``, ``_``, ``:`` or ``-``, starting with a letter
+or digit (devices name their profile by it, see :mod:`cetate.ingest.devices.model`)."""
 _FORBIDDEN_NAME_CHARS: Final = re.compile(r"[\s<>\"'=;()\\{}|^`\x00-\x1f\x7f.]")
 _FORBIDDEN_TYPE_CHARS: Final = re.compile(r"[\s<>\"'=;()\\{}|^`\x00-\x1f\x7f]")
 _URI: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+")
@@ -155,22 +158,19 @@ class LinearConversion(BaseModel):
         return value
 
 
-def _format_errors(error: ValidationError, prefix: str = "") -> list[str]:
-    problems: list[str] = []
-    for item in error.errors():
-        location = prefix
-        for part in item["loc"]:
-            if isinstance(part, int):
-                location += f"[{part}]"
-            elif part.startswith("function-") or part in ("str", "LinearConversion"):
-                continue
-            else:
-                location += ("." if location else "") + str(part)
-        message = str(item["msg"])
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        problems.append(f"{location}: {message}" if location else message)
-    return problems
+def _profile_location(loc: Sequence[int | str]) -> str:
+    """Where in a profile an error is, as ``measurements[1].unitCode``: list indexes in
+    brackets; the steps pydantic adds for validators (``function-…``) and for the members of
+    a union (``str``, ``LinearConversion``) left out."""
+    location = ""
+    for part in loc:
+        if isinstance(part, int):
+            location += f"[{part}]"
+        elif part.startswith("function-") or part in ("str", "LinearConversion"):
+            continue
+        else:
+            location += ("." if location else "") + part
+    return location
 
 
 class MeasurementMapping(BaseModel):
@@ -232,7 +232,9 @@ class MeasurementMapping(BaseModel):
             try:
                 return LinearConversion.model_validate(value)
             except ValidationError as exc:
-                raise ValueError(", ".join(_format_errors(exc))) from None
+                raise ValueError(
+                    ", ".join(validation_problems(exc, location=_profile_location))
+                ) from None
         return value
 
     @field_validator("unit_code")
@@ -360,7 +362,7 @@ class DeviceProfile(BaseModel):
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
-        if not _NAME.fullmatch(value):
+        if not PROFILE_NAME_RE.fullmatch(value):
             raise ValueError(
                 f"profile name {value!r} must be 1–128 letters, digits, '.', '_', ':' or '-', "
                 "starting with a letter or digit"
@@ -492,7 +494,8 @@ def load_profile(document: Mapping[str, Any] | str | bytes) -> DeviceProfile:
     except ValidationError as exc:
         name = data.get("name")
         raise InvalidProfile(
-            _format_errors(exc), name=name if isinstance(name, str) else None
+            validation_problems(exc, location=_profile_location),
+            name=name if isinstance(name, str) else None,
         ) from None
 
 

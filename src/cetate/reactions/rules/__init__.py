@@ -1,6 +1,8 @@
 """Rules and alerts, the pure core: rule definitions (:mod:`.model`), the per-(rule, entity)
 state machine (:mod:`.evaluator`) and FIWARE Alert entities with their lifecycle
-(:mod:`.alerts`). No I/O: storage, scheduling and notifications are built on top."""
+(:mod:`.alerts`), all without I/O; and the runtime built on it: rules as entities
+(:mod:`.entity`, :mod:`.service`), the write observer (:mod:`.observer`), the engine
+(:mod:`.engine`) and the actions (:mod:`.actions`). See docs/rules.md."""
 
 from cetate.reactions.rules.alerts import (
     ALERT_CONTEXT,

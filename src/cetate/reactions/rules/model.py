@@ -25,6 +25,7 @@ entities in stored form. See docs/rules.md for the semantics of each condition.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Final, Literal
@@ -47,6 +48,7 @@ from cetate.ngsi.model import LOCATION, EntityDoc
 from cetate.ngsi.representation import is_uri
 from cetate.ngsi.timestamps import parse_duration
 from cetate.store.base import GeoQuery
+from cetate.validation import dotted_location, validation_problems
 
 Severity = Literal["informational", "low", "medium", "high", "critical"]
 """The FIWARE Alert ``severity`` values, least to most severe."""
@@ -367,6 +369,67 @@ Condition = Annotated[
 CONDITION_KINDS: Final = ("threshold", "sustained", "rate_of_change", "missing_data", "geofence")
 
 
+# -- actions ----------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+class EmailAction(_Model):
+    """Email the alert to ``to`` (one or more addresses), in ``language``."""
+
+    to: list[str] = Field(min_length=1, max_length=50)
+    language: Literal["ro", "en"] = "ro"
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not _EMAIL.fullmatch(address.strip()):
+                raise ValueError(f"{address!r} is not an email address (name@example.ro)")
+        return [address.strip() for address in value]
+
+
+class WebhookAction(_Model):
+    """POST the alert (JSON, signed) to ``url``, with extra ``headers``. ``secret`` signs the
+    request (at least 16 characters); without one the platform's rules secret is used."""
+
+    url: str = Field(min_length=1, max_length=2000)
+    headers: dict[str, str] = Field(default_factory=dict)
+    secret: str | None = Field(default=None, min_length=16, max_length=200)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.lower().startswith(("http://", "https://")) or any(c.isspace() for c in value):
+            raise ValueError(f"webhook URL must be an http(s) URL, got {value[:100]!r}")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _HEADER_NAME.fullmatch(name) or any(c in text for c in "\r\n"):
+                raise ValueError(f"invalid header {name!r}")
+        return value
+
+
+class CommandAction(_Model):
+    """Send the command ``name`` (with ``value``) to the device ``device``."""
+
+    device: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=100)
+    value: Any = None
+
+
+class RuleActions(_Model):
+    """What to do when an episode opens (each optional)."""
+
+    email: EmailAction | None = None
+    webhook: WebhookAction | None = None
+    command: CommandAction | None = None
+
+
 # -- the rule ---------------------------------------------------------------------------
 
 
@@ -383,6 +446,20 @@ class Rule(_Model):
     """The Alert ``category`` (see :data:`ALERT_CATEGORIES`)."""
     sub_category: str | None = Field(default=None, min_length=1, max_length=100)
     condition: Condition
+    actions: RuleActions | None = None
+    auto_resolve: bool = True
+    """Resolve the alert automatically when its condition clears."""
+    context: list[str] | None = None
+    """@context URLs that expand the rule's terms (entity type, attribute); the NGSI-LD core
+    context (default vocabulary) is always applied."""
+
+    @field_validator("context")
+    @classmethod
+    def _context(cls, value: list[str] | None) -> list[str] | None:
+        for url in value or []:
+            if not is_uri(url):
+                raise ValueError(f"@context entry {url!r} is not a URL")
+        return value
 
     @field_validator("id")
     @classmethod
@@ -423,11 +500,7 @@ def parse_rule(data: Mapping[str, Any]) -> Rule:
     try:
         return Rule.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False):
-            where = ".".join(str(p) for p in error["loc"]) or "rule"
-            message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"{where}: {message}")
+        problems = validation_problems(exc, location=lambda loc: dotted_location(loc) or "rule")
         raise BadRequestData("invalid rule: " + "; ".join(problems), errors=problems) from None
 
 
