@@ -1169,6 +1169,17 @@ ISOLATION_TESTED_ELSEWHERE: Final = (
     "/api/v1/{tenant}/rules/{rule_id}",
     "/api/v1/{tenant}/alerts",
     "/api/v1/{tenant}/alerts/{alert_id}",
+    # tests/domains/citizens/test_open311_api.py::test_tenant_separation and
+    # tests/domains/citizens/test_staff_api.py::test_rights
+    "/open311/v2/services.{fmt}",
+    "/open311/v2/services/{name}",
+    "/open311/v2/requests.{fmt}",
+    "/open311/v2/requests/{name}",
+    "/open311/v2/tokens/{name}",
+    "/open311/v2/media/{name}",
+    "/open311/v2/{rest}",
+    "/api/v1/{tenant}/citizens/requests/{request_id}",
+    "/api/v1/{tenant}/citizens/api-keys",
 )
 """tenant data outside /ngsi-ld/v1 with isolation tests of their own (the files named)"""
 

@@ -1,0 +1,308 @@
+"""The citizens domain's configuration: Open311 services (categories) per tenant, in Romanian
+and English, jurisdictions, and the limits on photos and text.
+
+The defaults ship in ``default_services.json`` next to this module (pothole, broken
+streetlight, illegal dumping, overflowing bin, graffiti). A deployment names its own file in
+the environment variable ``CETATE_CITIZENS_CONFIG``; it has the same shape::
+
+    {
+      "default_language": "ro",
+      "jurisdictions": {"oradea.ro": "oradea"},
+      "services": [ ...services every tenant offers... ],
+      "tenants": {"oradea": {"services": [ ...this tenant's own list... ]}},
+      "limits": {"max_photo_bytes": 8000000, "max_photo_dimension": 1600}
+    }
+
+A tenant with its own ``services`` list offers exactly that list; every other tenant offers the
+top-level list. A service::
+
+    {"service_code": "pothole", "service_name": {"ro": "…", "en": "…"},
+     "description": {"ro": "…", "en": "…"}, "group": {"ro": "…", "en": "…"},
+     "keywords": ["…"], "type": "realtime",
+     "attributes": [{"code": "size", "datatype": "singlevaluelist", "required": false,
+                     "order": 1, "description": {"ro": "…", "en": "…"},
+                     "values": [{"key": "small", "name": {"ro": "…", "en": "…"}}]}]}
+
+Bad files fail loudly (:class:`ConfigError`) when the domain starts, naming the bad part.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final, Literal, get_args
+
+CONFIG_ENV: Final = "CETATE_CITIZENS_CONFIG"
+LANGUAGES: Final = ("ro", "en")
+SERVICE_CODE_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+ATTRIBUTE_CODE_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+Datatype = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
+ServiceType = Literal["realtime", "batch", "blackbox"]
+DATATYPES: Final[tuple[str, ...]] = get_args(Datatype)
+SERVICE_TYPES: Final[tuple[str, ...]] = get_args(ServiceType)
+
+
+class ConfigError(ValueError):
+    """The citizens configuration is not valid; the message names the bad part."""
+
+
+Texts = Mapping[str, str]
+"""language code → text; English is the fallback, then any language"""
+
+
+def pick(texts: Texts, lang: str) -> str:
+    """The text in ``lang``, else English, else the first one, else empty."""
+    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeValue:
+    key: str
+    name: Texts
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAttribute:
+    """One Open311 attribute of a service definition."""
+
+    code: str
+    datatype: Datatype
+    required: bool
+    order: int
+    description: Texts
+    values: tuple[AttributeValue, ...] = ()
+    variable: bool = True
+    datatype_description: Texts = field(default_factory=dict)
+
+    def value_keys(self) -> frozenset[str]:
+        return frozenset(value.key for value in self.values)
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One Open311 service (a category of report)."""
+
+    service_code: str
+    service_name: Texts
+    description: Texts
+    group: Texts
+    keywords: tuple[str, ...] = ()
+    type: ServiceType = "realtime"
+    attributes: tuple[ServiceAttribute, ...] = ()
+
+    @property
+    def metadata(self) -> bool:
+        """Open311 ``metadata``: whether the service has attributes to fetch."""
+        return bool(self.attributes)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Upper bounds on what a report may carry."""
+
+    max_photo_bytes: int = 8_000_000
+    """the largest photo upload accepted, in bytes"""
+    max_photo_dimension: int = 1600
+    """photos are scaled down so that neither side exceeds this, in pixels"""
+    max_photo_pixels: int = 40_000_000
+    """a photo whose header declares more pixels is refused before it is decoded"""
+    max_description: int = 4000
+    """characters of ``description`` (the Open311 specification's limit)"""
+    max_short_text: int = 500
+    """characters of ``address_string``, ``address_id``, attribute values, notes"""
+    max_name: int = 100
+    """characters of ``first_name`` and ``last_name``"""
+    max_page_size: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class CitizensConfig:
+    """Services per tenant, jurisdictions and limits."""
+
+    services: tuple[Service, ...]
+    tenant_services: Mapping[str, tuple[Service, ...]] = field(default_factory=dict)
+    jurisdictions: Mapping[str, str] = field(default_factory=dict)
+    """Open311 ``jurisdiction_id`` → tenant name (a tenant's own name always works too)"""
+    default_language: str = "ro"
+    limits: Limits = field(default_factory=Limits)
+
+    def services_for(self, tenant: str) -> tuple[Service, ...]:
+        return self.tenant_services.get(tenant, self.services)
+
+    def service(self, tenant: str, service_code: str) -> Service | None:
+        for service in self.services_for(tenant):
+            if service.service_code == service_code:
+                return service
+        return None
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+def _texts(raw: Any, where: str, *, required: bool = True) -> dict[str, str]:
+    if raw is None and not required:
+        return {}
+    if isinstance(raw, str):
+        return {"en": raw}
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError(f"{where}: expected texts per language such as {{'ro': …, 'en': …}}")
+    out: dict[str, str] = {}
+    for lang, text in raw.items():
+        if not isinstance(lang, str) or not isinstance(text, str):
+            raise ConfigError(f"{where}: every language code and text must be a string")
+        out[lang] = text
+    return out
+
+
+def _attribute(raw: Any, where: str) -> ServiceAttribute:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: an attribute must be an object")
+    code = raw.get("code")
+    if not isinstance(code, str) or not ATTRIBUTE_CODE_RE.fullmatch(code):
+        raise ConfigError(f"{where}: code {code!r} must be 1-64 letters, digits, '_' or '-'")
+    datatype = raw.get("datatype", "string")
+    if datatype not in DATATYPES:
+        raise ConfigError(f"{where}: datatype {datatype!r} is not one of {', '.join(DATATYPES)}")
+    values: list[AttributeValue] = []
+    for index, value in enumerate(raw.get("values") or []):
+        if not isinstance(value, Mapping) or not isinstance(value.get("key"), str | int):
+            raise ConfigError(f"{where}.values[{index}]: needs a key")
+        values.append(
+            AttributeValue(str(value["key"]), _texts(value.get("name"), f"{where}.values"))
+        )
+    if datatype in ("singlevaluelist", "multivaluelist") and not values:
+        raise ConfigError(f"{where}: a {datatype} needs values")
+    order = raw.get("order", 1)
+    if not isinstance(order, int):
+        raise ConfigError(f"{where}: order must be an integer")
+    return ServiceAttribute(
+        code=code,
+        datatype=datatype,
+        required=bool(raw.get("required", False)),
+        order=order,
+        description=_texts(raw.get("description"), f"{where}.description"),
+        values=tuple(values),
+        variable=bool(raw.get("variable", True)),
+        datatype_description=_texts(
+            raw.get("datatype_description"), f"{where}.datatype_description", required=False
+        ),
+    )
+
+
+def _service(raw: Any, where: str) -> Service:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: a service must be an object")
+    code = raw.get("service_code")
+    if not isinstance(code, str) or not SERVICE_CODE_RE.fullmatch(code):
+        raise ConfigError(
+            f"{where}: service_code {code!r} must be 1-64 letters, digits, '_', '.' or '-'"
+        )
+    kind = raw.get("type", "realtime")
+    if kind not in SERVICE_TYPES:
+        raise ConfigError(f"{where}: type {kind!r} is not one of {', '.join(SERVICE_TYPES)}")
+    keywords = raw.get("keywords") or []
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        raise ConfigError(f"{where}: keywords must be a list of strings")
+    attributes = tuple(
+        _attribute(item, f"{where}.attributes[{index}]")
+        for index, item in enumerate(raw.get("attributes") or [])
+    )
+    codes = [attribute.code for attribute in attributes]
+    if len(set(codes)) != len(codes):
+        raise ConfigError(f"{where}: attribute codes repeat")
+    return Service(
+        service_code=code,
+        service_name=_texts(raw.get("service_name"), f"{where}.service_name"),
+        description=_texts(raw.get("description"), f"{where}.description"),
+        group=_texts(raw.get("group"), f"{where}.group", required=False),
+        keywords=tuple(keywords),
+        type=kind,
+        attributes=attributes,
+    )
+
+
+def _services(raw: Any, where: str) -> tuple[Service, ...]:
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise ConfigError(f"{where}: expected a list of services")
+    services = tuple(_service(item, f"{where}[{index}]") for index, item in enumerate(raw))
+    codes = [service.service_code for service in services]
+    if len(set(codes)) != len(codes):
+        raise ConfigError(f"{where}: service codes repeat")
+    return services
+
+
+def _limits(raw: Any) -> Limits:
+    if raw is None:
+        return Limits()
+    if not isinstance(raw, Mapping):
+        raise ConfigError("limits: expected an object")
+    known = set(Limits.__dataclass_fields__)
+    values: dict[str, int] = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"limits: unknown limit {key!r}; known: {', '.join(sorted(known))}")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"limits.{key}: expected a positive integer")
+        values[key] = value
+    return Limits(**values)
+
+
+def parse_config(raw: Any) -> CitizensConfig:
+    """A :class:`CitizensConfig` from the decoded JSON document."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError("the citizens configuration must be a JSON object")
+    tenants_raw = raw.get("tenants") or {}
+    if not isinstance(tenants_raw, Mapping):
+        raise ConfigError("tenants: expected an object of tenant name → settings")
+    tenant_services = {
+        str(name): _services(
+            (spec or {}).get("services", []) if isinstance(spec, Mapping) else None,
+            f"tenants.{name}.services",
+        )
+        for name, spec in tenants_raw.items()
+    }
+    jurisdictions = raw.get("jurisdictions") or {}
+    if not isinstance(jurisdictions, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in jurisdictions.items()
+    ):
+        raise ConfigError("jurisdictions: expected an object of jurisdiction_id → tenant name")
+    language = raw.get("default_language", "ro")
+    if language not in LANGUAGES:
+        raise ConfigError(f"default_language {language!r} is not one of {', '.join(LANGUAGES)}")
+    return CitizensConfig(
+        services=_services(raw.get("services", []), "services"),
+        tenant_services=tenant_services,
+        jurisdictions=dict(jurisdictions),
+        default_language=language,
+        limits=_limits(raw.get("limits")),
+    )
+
+
+def default_config() -> CitizensConfig:
+    """The configuration shipped with the package."""
+    text = resources.files(__package__ or "cetate.domains.citizens").joinpath(
+        "default_services.json"
+    )
+    return parse_config(json.loads(text.read_text("utf-8")))
+
+
+def load_config(path: str | Path | None = None) -> CitizensConfig:
+    """The configuration in ``path``, else in the file named by ``CETATE_CITIZENS_CONFIG``,
+    else the defaults."""
+    chosen = path if path is not None else os.environ.get(CONFIG_ENV)
+    if not chosen:
+        return default_config()
+    file = Path(chosen)
+    try:
+        raw = json.loads(file.read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the citizens configuration {file}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{file} is not valid JSON: {exc}") from None
+    return parse_config(raw)

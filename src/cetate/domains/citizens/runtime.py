@@ -1,0 +1,71 @@
+"""The citizens domain's services for one application, built on first use and kept at
+``app.state.citizens`` (tests and embedding applications may set it beforehand, e.g. with
+their own :class:`~cetate.domains.citizens.config.CitizensConfig`)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Final
+
+from fastapi import FastAPI, Request
+
+from cetate.api.deps import TENANT_NAME_RE
+from cetate.config import Settings
+from cetate.domains.citizens.config import CitizensConfig, load_config
+from cetate.domains.citizens.errors import not_found
+from cetate.domains.citizens.reports import ReportService
+from cetate.store.base import ContextStore
+
+STATE_NAME: Final = "citizens"
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class CitizensRuntime:
+    config: CitizensConfig
+    store: ContextStore
+    reports: ReportService
+    default_tenant: str
+
+    def tenant_for(self, jurisdiction_id: str | None) -> str:
+        """The tenant an Open311 ``jurisdiction_id`` names: a configured alias, or the tenant's
+        own name; the default tenant when none is given. Open311 404 for anything else."""
+        if jurisdiction_id is None or not jurisdiction_id.strip():
+            return self.default_tenant
+        name = self.config.jurisdictions.get(jurisdiction_id, jurisdiction_id)
+        if TENANT_NAME_RE.fullmatch(name) and (
+            name == self.default_tenant or self.store.get_tenant(name) is not None
+        ):
+            return name
+        raise not_found(f"jurisdiction_id {jurisdiction_id!r} is not served here")
+
+
+def build_runtime(app: FastAPI, config: CitizensConfig | None = None) -> CitizensRuntime:
+    """The domain's services on the application's store, entity service and @context
+    resolver, stored at ``app.state.citizens``."""
+    settings: Settings = app.state.settings
+    chosen = config if config is not None else load_config()
+    built = CitizensRuntime(
+        config=chosen,
+        store=app.state.store,
+        reports=ReportService(
+            app.state.store, app.state.entity_service, app.state.context_resolver, chosen
+        ),
+        default_tenant=settings.default_tenant,
+    )
+    setattr(app.state, STATE_NAME, built)
+    return built
+
+
+def get_runtime(request: Request) -> CitizensRuntime:
+    """The application's :class:`CitizensRuntime`, built on first use."""
+    app: FastAPI = request.app
+    found = getattr(app.state, STATE_NAME, None)
+    if isinstance(found, CitizensRuntime):
+        return found
+    with _lock:
+        found = getattr(app.state, STATE_NAME, None)
+        if isinstance(found, CitizensRuntime):
+            return found
+        return build_runtime(app)
