@@ -28,6 +28,7 @@ from rich.text import Text
 
 from cetate.config import Settings
 from cetate.errors import CetateError, NonexistentTenant
+from cetate.loadtest.command import loadtest
 
 app = typer.Typer(
     name="cetate",
@@ -676,6 +677,9 @@ def devices_mosquitto_sync(
         if result.signal_error is not None:
             raise _fail(f"files written, Mosquitto not reloaded: {result.signal_error}", 1)
         out.print(f"Mosquitto (pid file {pid_file}) told to reload", highlight=False)
+
+
+app.command("loadtest")(loadtest)
 
 
 def main() -> None:  # pragma: no cover - the console script calls ``app`` directly
