@@ -13,7 +13,9 @@ from typing import Literal
 
 Scalar = str | int | float | bool
 """A literal in a query. Quoted strings stay strings; unquoted ISO dates/times also stay strings
-and compare as strings (they are all UTC ISO 8601); numbers are int or float; true/false bool."""
+(date-times normalised to UTC ISO 8601) and compare as strings with string values, and by their
+temporal order with typed DateTime/Date/Time values (see
+:func:`cetate.ngsi.query_language.temporal_key`); numbers are int or float; true/false bool."""
 
 ComparisonOp = Literal["==", "!=", ">", ">=", "<", "<=", "~=", "!~="]
 

@@ -19,10 +19,12 @@ reading (as in boolean algebra) and the one of the FIWARE brokers.
 Literals: numbers become int/float, ``true``/``false`` bool, quoted strings stay strings
 (``\\"`` and ``\\\\`` escape), unquoted ISO date-times are normalised to the stored form
 (UTC, milliseconds, ``Z``) so that they compare correctly as strings, unquoted dates/times and
-URIs (anything with a ``:``) stay strings as written. Any other bare word is an error (quote
-it). The regular expression after ``~=`` runs to the end of the term; inside it ``;``, ``|``
-and ``)`` end the term unless nested in parentheses or brackets of the regex, escaped with a
-backslash, or the whole regex is quoted (``name~="a|b"``).
+URIs (anything with a ``:``) stay strings as written. An unquoted word shaped like a date-time,
+date or time (it starts with ``dddd-d``/``d:d``) must be a valid one, or the query is refused
+with what is wrong. Any other bare word is an error (quote it). The regular expression after
+``~=`` runs to the end of the term; inside it ``;``, ``|`` and ``)`` end the term unless nested
+in parentheses or brackets of the regex, escaped with a backslash, or the whole regex is quoted
+(``name~="a|b"``).
 
 Errors are :class:`cetate.errors.InvalidRequest` whose detail gives the position (counting
 characters from 1) and what was expected there, e.g. ``invalid q at position 4: expected a
@@ -35,9 +37,13 @@ of the instance; ``address[city]`` and ``a.b[c.d]`` go into JSON-object values.
 Evaluation on stored form (see :func:`evaluate_q`): a Property compares its ``value``, a
 Relationship its ``object``, a LanguageProperty any string of its ``languageMap``, a
 ListProperty/ListRelationship any item, a VocabProperty its ``vocab``; array values match when
-any item matches; an attribute with several instances (datasetIds) matches when any instance
-matches. A missing attribute, or a value of another type than the literal (a string against a
-number, a bool against a number), makes the comparison false, for ``!=`` too.
+any item matches; a typed value ``{"@type": "DateTime" | "Date" | "Time", "@value": …}`` (see
+:data:`TEMPORAL_TYPES`) compares by its temporal order (:func:`temporal_key`: an instant, a
+day, a time of day) and only with string literals, quoted or not, that are valid values of the
+same kind — never as text, so not with ``~=``/``!~=`` either; an attribute with several
+instances (datasetIds) matches when any instance matches. A missing attribute, or a value of
+another type than the literal (a string against a number, a bool against a number, a DateTime
+against a date or a non-date string), makes the comparison false, for ``!=`` too.
 """
 
 from __future__ import annotations
@@ -46,7 +52,8 @@ import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from datetime import date, datetime, timedelta
+from typing import Any, Final, Literal
 
 from cetate.errors import InvalidRequest, TooComplexQuery
 from cetate.ngsi.model import VALUE_KEYS, EntityDoc
@@ -82,8 +89,11 @@ _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE
 )
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TIME = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+_LOOKS_LIKE_DATETIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}[Tt]", re.ASCII)
+_LOOKS_LIKE_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}", re.ASCII)
+_LOOKS_LIKE_TIME = re.compile(r"\d{1,2}:\d", re.ASCII)
+"""Unquoted words of these shapes must be valid date-times, dates or times (a URI cannot start
+with a digit)."""
 
 
 # -- parsing ----------------------------------------------------------------------------
@@ -311,6 +321,12 @@ class _Parser:
         word = self.text[start : self.pos]
         if not word:
             raise self.fail("a value (number, quoted string, true, false, date-time or URI)")
+        problem = _temporal_problem(word)
+        if problem is not None:
+            raise InvalidRequest(
+                f"invalid q at position {start + 1}: {word!r} is not a valid {problem} "
+                f"(in {self.text!r})"
+            )
         literal = _classify(word)
         if literal is None:
             raise InvalidRequest(
@@ -319,6 +335,26 @@ class _Parser:
                 f'quote text values: "{word}" (in {self.text!r})'
             )
         return literal
+
+
+def _temporal_problem(word: str) -> str | None:
+    """What is wrong with an unquoted word shaped like a date-time, date or time that is not
+    a valid one (None when it is valid or not shaped like one)."""
+    if _LOOKS_LIKE_DATETIME.match(word):
+        if _datetime_key(word) is None:
+            return (
+                "date-time: expected YYYY-MM-DDThh:mm[:ss[.sss]] with Z or an offset "
+                "(+02:00), a real date and hours 00-23, e.g. 2026-11-23T10:00:00Z"
+            )
+    elif _LOOKS_LIKE_DATE.fullmatch(word):
+        if _date_key(word) is None:
+            return "date: expected a real date written YYYY-MM-DD, e.g. 2026-11-23"
+    elif _LOOKS_LIKE_TIME.match(word) and _time_key(word) is None:
+        return (
+            "time: expected hh:mm[:ss[.sss]] with hours 00-23 and an optional Z or offset, "
+            "e.g. 10:30:00"
+        )
+    return None
 
 
 def _classify(word: str) -> Scalar | None:
@@ -332,12 +368,9 @@ def _classify(word: str) -> Scalar | None:
         if re.fullmatch(r"-?\d+", word):
             return int(word)
         return number
-    if _DATETIME.fullmatch(word):
-        try:
-            return format_datetime(parse_datetime(word))
-        except InvalidRequest:
-            return None
-    if _DATE.fullmatch(word) or _TIME.fullmatch(word):
+    if _LOOKS_LIKE_DATETIME.match(word):
+        return _datetime_key(word)
+    if _LOOKS_LIKE_DATE.fullmatch(word) or _LOOKS_LIKE_TIME.match(word):
         return word
     if ":" in word:
         return word
@@ -353,6 +386,177 @@ def parse_q(text: str) -> QueryNode:
             f"q is {len(text)} characters long; at most {MAX_QUERY_LENGTH} are accepted"
         )
     return _Parser(text).parse()
+
+
+# -- typed date-time, date and time values ----------------------------------------------
+
+TemporalKind = Literal["DateTime", "Date", "Time"]
+
+_TEMPORAL_NAMES: Final[tuple[tuple[TemporalKind, str, str], ...]] = (
+    ("DateTime", "DateTime", "dateTime"),
+    ("Date", "Date", "date"),
+    ("Time", "Time", "time"),
+)
+TEMPORAL_TYPES: Final[dict[str, TemporalKind]] = {
+    prefix + (xsd_name if prefix.endswith(("xsd:", "#")) else name): kind
+    for kind, name, xsd_name in _TEMPORAL_NAMES
+    for prefix in (
+        "",
+        "ngsi-ld:",
+        "https://uri.etsi.org/ngsi-ld/",
+        "xsd:",
+        "http://www.w3.org/2001/XMLSchema#",
+    )
+}
+"""The ``@type`` of a typed value (``{"@type": "DateTime", "@value": "…"}``) that ``q``
+compares by its temporal order, and the kind it stands for."""
+
+TEMPORAL_TAGS: Final[dict[TemporalKind, str]] = {"DateTime": "dt", "Date": "d", "Time": "t"}
+"""Each kind's prefix in a *temporal key* (``dt:2026-01-01T00:00:00.000Z``): keys of one kind
+sort as their moments, and the ranges ``tag:`` … ``tag;`` of the kinds do not overlap."""
+
+INVALID_TEMPORAL_KEY: Final = "!"
+"""The key of a typed date-time/date/time value whose ``@value`` is not valid: outside every
+kind's range, so it compares with nothing."""
+
+_DATETIME_PARTS = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"
+    r"(?:[Zz]|([+-])(\d{2}):?(\d{2}))?",
+    re.ASCII,
+)
+_DATE_PARTS = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+_TIME_PARTS = re.compile(
+    r"(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:[Zz]|([+-])(\d{2}):?(\d{2}))?", re.ASCII
+)
+_DAY_MS: Final = 86_400_000
+
+
+def _offset_minutes(sign: str | None, hours: str | None, minutes: str | None) -> int | None:
+    """The UTC offset in minutes (0 without one), None when it is out of range."""
+    if sign is None or hours is None or minutes is None:
+        return 0
+    if int(hours) > 23 or int(minutes) > 59:
+        return None
+    total = int(hours) * 60 + int(minutes)
+    return -total if sign == "-" else total
+
+
+def _clock(hour: str, minute: str, second: str | None, fraction: str | None) -> int | None:
+    """Milliseconds since midnight (the fraction truncated), None when out of range."""
+    h, m, s = int(hour), int(minute), int(second or 0)
+    if h > 23 or m > 59 or s > 59:
+        return None
+    return ((h * 60 + m) * 60 + s) * 1000 + int((fraction or "")[:3].ljust(3, "0"))
+
+
+def _datetime_key(text: str) -> str | None:
+    match = _DATETIME_PARTS.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
+    clock = _clock(hour, minute, second, fraction)
+    offset = _offset_minutes(sign, off_h, off_m)
+    if clock is None or offset is None:
+        return None
+    try:
+        moment = datetime(int(year), int(month), int(day)) + timedelta(
+            milliseconds=clock, minutes=-offset
+        )
+    except (ValueError, OverflowError):
+        return None
+    return moment.isoformat(timespec="milliseconds") + "Z"
+
+
+def _date_key(text: str) -> str | None:
+    match = _DATE_PARTS.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        return date(*(int(part) for part in match.groups())).isoformat()
+    except ValueError:
+        return None
+
+
+def _time_key(text: str) -> str | None:
+    match = _TIME_PARTS.fullmatch(text)
+    if match is None:
+        return None
+    hour, minute, second, fraction, sign, off_h, off_m = match.groups()
+    clock = _clock(hour, minute, second, fraction)
+    offset = _offset_minutes(sign, off_h, off_m)
+    if clock is None or offset is None:
+        return None
+    ms = (clock - offset * 60_000) % _DAY_MS
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+_KEY_PARSERS: Final[dict[TemporalKind, Callable[[str], str | None]]] = {
+    "DateTime": _datetime_key,
+    "Date": _date_key,
+    "Time": _time_key,
+}
+
+
+def temporal_key(kind: TemporalKind, text: str) -> str | None:
+    """The key of ``text`` read as a value of ``kind``, None when it is not one.
+
+    Keys of one kind compare (as strings) in temporal order: a DateTime is its instant in UTC
+    to the millisecond (``dt:2026-01-01T00:00:00.000Z``; an offset is applied, none means
+    UTC), a Date its day (``d:2026-01-01``), a Time its time of day in UTC to the millisecond
+    (``t:08:30:00.000``; an offset is applied around midnight). Fractions of a second beyond
+    milliseconds are truncated. The PostgreSQL function ``cetate_q_temporal`` (migration
+    0003) computes the same keys."""
+    key = _KEY_PARSERS[kind](text)
+    return None if key is None else f"{TEMPORAL_TAGS[kind]}:{key}"
+
+
+def literal_temporal_key(literal: object) -> tuple[TemporalKind, str] | None:
+    """The kind and key of a ``q`` string literal that is a valid date-time, date or time
+    (quoted or not), else None."""
+    if not isinstance(literal, str):
+        return None
+    for kind in _KEY_PARSERS:
+        key = temporal_key(kind, literal)
+        if key is not None:
+            return kind, key
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class TemporalValue:
+    """A typed date-time, date or time value as ``q`` compares it: only with literals of its
+    own kind, by :func:`temporal_key` (``key`` is None when its ``@value`` is not valid)."""
+
+    kind: TemporalKind
+    key: str | None
+
+
+def typed_temporal_value(value: Any) -> TemporalValue | None:
+    """``{"@type": "DateTime", "@value": "…"}`` (or Date, Time; see :data:`TEMPORAL_TYPES`) as
+    a :class:`TemporalValue`; None for any other value."""
+    if not isinstance(value, dict):
+        return None
+    type_name = value.get("@type")
+    kind = TEMPORAL_TYPES.get(type_name) if isinstance(type_name, str) else None
+    if kind is None:
+        return None
+    text = value.get("@value")
+    return TemporalValue(kind, temporal_key(kind, text) if isinstance(text, str) else None)
+
+
+def temporal_index_key(value: Any) -> str | None:
+    """What a side index keeps for a typed temporal value: its key, or
+    :data:`INVALID_TEMPORAL_KEY` when its ``@value`` is not valid; None for other values."""
+    typed = typed_temporal_value(value)
+    if typed is None:
+        return None
+    return typed.key if typed.key is not None else INVALID_TEMPORAL_KEY
+
+
+def temporal_kind_bounds(kind: TemporalKind) -> tuple[str, str]:
+    """(low, high): every key of ``kind`` is ``>= low`` and ``< high``."""
+    tag = TEMPORAL_TAGS[kind]
+    return f"{tag}:", f"{tag};"
 
 
 # -- tree walks -------------------------------------------------------------------------
@@ -430,7 +634,13 @@ def _instance_values(instance: Any) -> Iterator[Any]:
 
 
 def _members(value: Any, member: tuple[str, ...]) -> Iterator[Any]:
-    """The values reached from ``value`` by the member path; arrays are searched item-wise."""
+    """The values reached from ``value`` by the member path; arrays are searched item-wise. A
+    typed date-time, date or time value is reached as a :class:`TemporalValue`."""
+    if not member:
+        typed = typed_temporal_value(value)
+        if typed is not None:
+            yield typed
+            return
     value = _unwrap(value)
     if isinstance(value, list):
         for item in value:
@@ -482,6 +692,8 @@ def path_exists(entity: EntityDoc, path: AttrPath) -> bool:
 
 
 def _comparable(left: Any, right: Scalar) -> bool:
+    if isinstance(left, TemporalValue):
+        return left.key is not None and _literal_key(left, right) is not None
     if isinstance(left, bool) or isinstance(right, bool):
         return isinstance(left, bool) and isinstance(right, bool)
     if isinstance(left, int | float):
@@ -507,10 +719,21 @@ def _normalise(left: Any, right: Scalar) -> tuple[Any, Scalar]:
     return left, right
 
 
+def _literal_key(value: TemporalValue, literal: Scalar) -> str | None:
+    """The key of a literal of the value's kind (None when the literal is not one)."""
+    return temporal_key(value.kind, literal) if isinstance(literal, str) else None
+
+
 def _compare(left: Any, op: ComparisonOp, right: Scalar) -> bool:
     if not _comparable(left, right):
         return False
+    if isinstance(left, TemporalValue):
+        return _ordered(left.key, op, _literal_key(left, right))
     left, right = _normalise(left, right)
+    return _ordered(left, op, right)
+
+
+def _ordered(left: Any, op: ComparisonOp, right: Any) -> bool:
     if op == "==":
         return bool(left == right)
     if op == "!=":
@@ -535,7 +758,7 @@ def _value_matches(value: Any, node: Comparison) -> bool:
         inside = _compare(value, ">=", target.low) and _compare(value, "<=", target.high)
         if op == "==":
             return inside
-        return not inside and _comparable(value, target.low)
+        return not inside and _comparable(value, target.low) and _comparable(value, target.high)
     if isinstance(target, ValueList):
         comparable = [item for item in target.items if _comparable(value, item)]
         hits = any(_compare(value, "==", item) for item in comparable)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Final, LiteralString, TypeVar
 
 from cetate.ngsi.query_ast import And, Comparison, Or, QueryNode, Scalar, ValueList, ValueRange
+from cetate.ngsi.query_language import TemporalKind, literal_temporal_key, temporal_kind_bounds
 
 TIME_KEYWORDS: Final = frozenset({"observedAt", "createdAt", "modifiedAt", "unitCode", "datasetId"})
 
@@ -89,3 +90,77 @@ def compile_boolean(
     for _, _, sub_params in parts:
         params.extend(sub_params)
     return join(" OR ", [c for c in conditions if c is not None]), all(e for _, e, _ in parts)
+
+
+def temporal_conditions(
+    op: str,
+    value: Scalar | ValueRange | ValueList,
+    column: str,
+    mark: str,
+    encode: Callable[[str], Any],
+) -> tuple[str, list[Any]] | None:
+    """The condition on typed date-time, date and time values of a comparison whose literals
+    are strings (``comparison_kind`` "text"), with its parameters, or None when no literal is
+    a valid date-time, date or time.
+
+    ``column`` is the SQL of an instance's temporal key (see
+    :func:`cetate.ngsi.query_language.temporal_key`; NULL for other values), ``mark`` the
+    parameter placeholder and ``encode`` turns a key into a parameter (bytes for SQLite's
+    BLOBs, text for PostgreSQL). A value compares only with literals of its own kind, quoted
+    or not, for ``!=`` too (as :func:`cetate.ngsi.query_language.evaluate_q` does): the keys
+    of a kind lie in ``[tag:, tag;)``, which bounds every open comparison."""
+
+    def marks(count: int) -> str:
+        return ", ".join([mark] * count)
+
+    def bounds(kind: TemporalKind) -> list[Any]:
+        return [encode(bound) for bound in temporal_kind_bounds(kind)]
+
+    parts: list[str] = []
+    params: list[Any] = []
+    if isinstance(value, ValueRange):
+        low, high = literal_temporal_key(value.low), literal_temporal_key(value.high)
+        if low is None or high is None or low[0] != high[0]:
+            return None
+        inside = f"{column} >= {mark} AND {column} <= {mark}"
+        keys = [encode(low[1]), encode(high[1])]
+        if op == "==":
+            parts.append(inside)
+            params.extend(keys)
+        else:
+            parts.append(f"{column} >= {mark} AND {column} < {mark} AND NOT ({inside})")
+            params.extend([*bounds(low[0]), *keys])
+    elif isinstance(value, ValueList):
+        by_kind: dict[TemporalKind, list[Any]] = {}
+        for item in value.items:
+            found = literal_temporal_key(item)
+            if found is not None:
+                by_kind.setdefault(found[0], []).append(encode(found[1]))
+        for kind, kind_keys in by_kind.items():
+            listed = f"{column} IN ({marks(len(kind_keys))})"
+            if op == "==":
+                parts.append(listed)
+                params.extend(kind_keys)
+            else:
+                parts.append(f"{column} >= {mark} AND {column} < {mark} AND NOT ({listed})")
+                params.extend([*bounds(kind), *kind_keys])
+    else:
+        found = literal_temporal_key(value)
+        if found is None:
+            return None
+        kind_low, kind_high = bounds(found[0])
+        key = encode(found[1])
+        choices: dict[str, tuple[str, list[Any]]] = {
+            "==": ("{c} = {m}", [key]),
+            "!=": ("{c} >= {m} AND {c} < {m} AND {c} <> {m}", [kind_low, kind_high, key]),
+            ">": ("{c} > {m} AND {c} < {m}", [key, kind_high]),
+            ">=": ("{c} >= {m} AND {c} < {m}", [key, kind_high]),
+            "<": ("{c} < {m} AND {c} >= {m}", [key, kind_low]),
+            "<=": ("{c} <= {m} AND {c} >= {m}", [key, kind_low]),
+        }
+        template, template_params = choices[op]
+        parts.append(template.format(c=column, m=mark))
+        params.extend(template_params)
+    if not parts:
+        return None
+    return "(" + " OR ".join(f"({part})" for part in parts) + ")", params

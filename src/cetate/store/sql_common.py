@@ -18,6 +18,7 @@ import orjson
 
 from cetate.errors import InvalidRequest
 from cetate.ngsi.model import ENTITY_KEYWORDS, AttributeInstance, EntityDoc
+from cetate.ngsi.query_language import temporal_index_key
 from cetate.store.base import TemporalQuery, Timerel
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -89,9 +90,15 @@ def attribute_names(doc: EntityDoc) -> list[str]:
     return [key for key in doc if key not in ENTITY_KEYWORDS]
 
 
-def scalar_value(instance: Mapping[str, Any]) -> str | int | float | None:
-    """The value ``q`` compares for one instance when it is a string or a number (bool
-    excluded: booleans are compared in Python), else None."""
+ScalarValue = str | int | float | bytes | None
+"""What the side index keeps as the comparable value of one instance."""
+
+
+def scalar_value(instance: Mapping[str, Any]) -> ScalarValue:
+    """The value ``q`` compares for one instance: a string or a number (bool excluded:
+    booleans are compared in Python); for a Property whose value is a typed date-time, date or
+    time (``{"@type": "DateTime", "@value": …}``) its temporal key as bytes (see
+    :func:`temporal_index_value`); else None."""
     where = SCALAR_ATTRIBUTE_FIELDS.get(instance.get("type", ""))
     if where is None:
         return None
@@ -102,7 +109,19 @@ def scalar_value(instance: Mapping[str, Any]) -> str | int | float | None:
         return value if -_INT64_MAX <= value <= _INT64_MAX else float(value)
     if isinstance(value, float | str):
         return value
+    if isinstance(value, dict) and where == "value":
+        return temporal_index_value(value)
     return None
+
+
+def temporal_index_value(value: Any) -> bytes | None:
+    """A typed date-time, date or time value as the side index keeps it: its temporal key
+    (:func:`cetate.ngsi.query_language.temporal_index_key`, e.g.
+    ``dt:2026-01-01T00:00:00.000Z``) in ASCII bytes, so that SQLite stores a BLOB. BLOBs sort
+    after every number and text and compare byte-wise, so the keys of one kind keep their
+    temporal order and never mix with plain strings; None for any other value."""
+    key = temporal_index_key(value)
+    return None if key is None else key.encode("ascii")
 
 
 def number_value(instance: Mapping[str, Any]) -> float | None:
@@ -122,7 +141,7 @@ class IndexedForm:
     """What the side tables hold about one entity; compared old vs new to write only changes."""
 
     types: tuple[str, ...]
-    attrs: dict[AttrKey, tuple[str, str | int | float | None]] = field(default_factory=dict)
+    attrs: dict[AttrKey, tuple[str, ScalarValue]] = field(default_factory=dict)
     """(attr, instance position) → (attribute type, scalar value or None)"""
     geos: list[tuple[str, str]] = field(default_factory=list)
     """(attr, geometry as JSON text) for every GeoProperty instance"""

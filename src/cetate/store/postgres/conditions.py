@@ -3,9 +3,11 @@ the JSONB documents, geo-queries as PostGIS predicates on ``entity_geometries``.
 
 ``q`` has the semantics of the SQLite backend; what SQL cannot decide exactly (sub-attributes,
 members, regular expressions, booleans) is pre-filtered in SQL and decided by
-:func:`cetate.ngsi.query_language.evaluate_q`. Topological relations are planar on lon/lat like
-:mod:`cetate.ngsi.geo`; ``near`` distances are metres on PostGIS's mean-radius sphere
-(``use_spheroid => false``), the sphere :mod:`cetate.ngsi.geo` uses.
+:func:`cetate.ngsi.query_language.evaluate_q`. Typed date-time, date and time values compare
+through their temporal key, computed in SQL by ``cetate_q_temporal`` (migration 0003).
+Topological relations are planar on lon/lat like :mod:`cetate.ngsi.geo`; ``near`` distances
+are metres on PostGIS's mean-radius sphere (``use_spheroid => false``), the sphere
+:mod:`cetate.ngsi.geo` uses.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from cetate.ngsi.query_ast import (
     ValueRange,
 )
 from cetate.store.base import GeoQuery
-from cetate.store.q_compilation import comparison_kind, compile_boolean
+from cetate.store.q_compilation import comparison_kind, compile_boolean, temporal_conditions
 from cetate.store.sql_common import dumps
 
 
@@ -75,6 +77,12 @@ _SCALAR: Final = (
     "WHEN 'Relationship' THEN i -> 'object' WHEN 'VocabProperty' THEN i -> 'vocab' END)"
 )
 """the comparable value of instance ``i`` (see :func:`cetate.store.sql_common.scalar_value`)"""
+
+
+_TEMPORAL: Final = "cetate_q_temporal(CASE WHEN i ->> 'type' = 'Property' THEN i -> 'value' END)"
+"""the temporal key of instance ``i`` when its value is a typed date-time, date or time (NULL
+otherwise; see migration 0003 and :func:`cetate.ngsi.query_language.temporal_key`)"""
+_TEMPORAL_KEY: Final = "(" + _TEMPORAL + ' COLLATE "C")'
 
 
 def _has_attribute(attr: str, params: list[Any]) -> sql.Composable:
@@ -141,7 +149,12 @@ def q_sql(node: QueryNode, params: list[Any]) -> tuple[sql.Composable | None, bo
             test = test.replace("= ANY(%s)", "= ANY(%s::text[])")
     condition = f"CASE WHEN {same_kind} THEN {test} ELSE false END"
     if node.op == "!=":
-        condition = f"NOT coalesce({condition}, false)"
+        condition = f"NOT coalesce({condition}, false) AND {_TEMPORAL} IS NULL"
+    if kind == "text":
+        temporal = temporal_conditions(node.op, node.value, _TEMPORAL_KEY, "%s", str)
+        if temporal is not None:
+            condition = f"({condition}) OR {temporal[0]}"
+            values.extend(temporal[1])
     params.append(attr)
     params.extend(values)
     return sql.SQL("EXISTS (" + _INSTANCES + " AND " + condition + ")"), True

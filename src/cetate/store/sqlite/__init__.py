@@ -5,7 +5,8 @@ Design (see ``migrations/0001_initial.sql`` for the tables):
 * one file in WAL mode, ``synchronous=NORMAL``; one connection per reading thread, one writer
   connection whose transactions (``BEGIN IMMEDIATE``) are serialised by a lock;
 * entity documents are JSON text; every attribute instance is mirrored into ``entity_attrs``
-  with its scalar value in an untyped column indexed by ``(attr_id, val)``, so that ``q``
+  with its scalar value in an untyped column (a typed DateTime/Date/Time value as a BLOB of
+  its temporal key, migration 0003) indexed by ``(attr_id, val)``, so that ``q``
   comparisons, ``attrs=`` and existence run as index lookups; type filters use
   ``entity_types``; geo-queries use an R*Tree of bounding boxes and then the exact test of
   :func:`cetate.ngsi.geo.geo_matches`;

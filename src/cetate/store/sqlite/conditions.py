@@ -3,7 +3,11 @@
 A condition is about the entity whose primary key is the column ``pk`` of the scan (see
 :mod:`cetate.store.sqlite.entity_queries`): types through ``entity_types``, ``q`` through
 probes into ``entity_attrs`` by primary key, whose ``val`` column holds each instance's scalar
-value (numbers sort before text in SQLite, which bounds a range to one kind).
+value (numbers sort before text and text before BLOBs in SQLite, which bounds a range to one
+kind). Typed date-time, date and time values are BLOBs holding their temporal key (migration
+0003): a string literal that is a valid date-time, date or time also compares with the keys
+of its kind (:func:`cetate.store.q_compilation.temporal_conditions`), and ``!=`` on numbers or
+text never matches them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from cetate.ngsi.query_ast import (
     ValueList,
     ValueRange,
 )
-from cetate.store.q_compilation import comparison_kind, compile_boolean
+from cetate.store.q_compilation import comparison_kind, compile_boolean, temporal_conditions
 
 
 def marks(items: Sequence[Any]) -> str:
@@ -33,6 +37,11 @@ def marks(items: Sequence[Any]) -> str:
 
 def _join(operator: str, conditions: list[str]) -> str:
     return "(" + operator.join(c for c in conditions if c) + ")"
+
+
+_NOT_TEMPORAL = "typeof(v.val) <> 'blob'"
+"""the value is not a typed date-time, date or time (those are indexed as BLOBs, see
+:func:`cetate.store.sql_common.temporal_index_value`)"""
 
 
 class ConditionCompiler:
@@ -115,12 +124,12 @@ class ConditionCompiler:
         elif isinstance(value, ValueRange):
             cond = "v.val >= ? AND v.val <= ?"
             if node.op == "!=":
-                cond = f"(v.val IS NULL OR NOT ({cond}))"
+                cond = f"(v.val IS NULL OR ({_NOT_TEMPORAL} AND NOT ({cond})))"
             values = [value.low, value.high]
         elif isinstance(value, ValueList):
             cond = f"v.val IN ({marks(value.items)})"
             if node.op == "!=":
-                cond = f"(v.val IS NULL OR NOT ({cond}))"
+                cond = f"(v.val IS NULL OR ({_NOT_TEMPORAL} AND NOT ({cond})))"
             values = list(value.items)
         else:
             # numbers sort before text, text before blobs: bound the range to one kind
@@ -128,13 +137,18 @@ class ConditionCompiler:
             lower = "" if kind == "number" else " AND v.val >= ''"
             cond = {
                 "==": "v.val = ?",
-                "!=": "(v.val IS NULL OR v.val <> ?)",
+                "!=": f"(v.val IS NULL OR ({_NOT_TEMPORAL} AND v.val <> ?))",
                 ">": f"v.val > ? AND v.val < {upper}",
                 ">=": f"v.val >= ? AND v.val < {upper}",
                 "<": f"v.val < ?{lower}",
                 "<=": f"v.val <= ?{lower}",
             }[node.op]
             values = [value]
+        if kind == "text" and node.op not in ("~=", "!~="):
+            temporal = temporal_conditions(node.op, value, "v.val", "?", str.encode)
+            if temporal is not None:
+                cond = f"(({cond}) OR {temporal[0]})"
+                values.extend(temporal[1])
         params.append(attr_id)
         params.extend(values)
         return self.probe(cond), True

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Final
 
 from cetate.store.migration_runner import Migration, apply_missing, migrations_in
+from cetate.store.sql_common import ScalarValue, loads, scalar_value
 from cetate.store.sqlite.connections import SQLiteConnections
 
 MIGRATIONS_PACKAGE: Final = "cetate.store.sqlite.migrations"
@@ -50,10 +51,25 @@ class _SQLiteMigrations:
         )
 
 
+def _index_value(doc: str | None, attr: str | None, position: int | None) -> ScalarValue:
+    """``cetate_index_value(doc, attribute, position)`` for migrations: what
+    :func:`cetate.store.sql_common.scalar_value` indexes for that instance of the document."""
+    if doc is None or attr is None or position is None:
+        return None
+    instances = loads(doc).get(attr)
+    if isinstance(instances, dict):
+        instances = [instances]
+    if not isinstance(instances, list) or not 0 <= position < len(instances):
+        return None
+    instance = instances[position]
+    return scalar_value(instance) if isinstance(instance, dict) else None
+
+
 def migrate(connections: SQLiteConnections) -> None:
     """Bring the schema to the newest version (idempotent)."""
     migrations = migrations_in(MIGRATIONS_PACKAGE)
     with connections.exclusive_writer() as conn:
+        conn.create_function("cetate_index_value", 3, _index_value, deterministic=True)
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_version "
             "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
