@@ -128,8 +128,8 @@ def test_reload_signal_reaches_the_process(world: DeviceWorld, tmp_path: Path) -
         assert result.signalled
         assert result.signal_error is None
         deadline = time.monotonic() + 5
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        while time.monotonic() < deadline and not (marker.exists() and marker.read_text()):
+            time.sleep(0.01)  # the file may exist for a moment before its text is written
         assert marker.read_text() == "hup"
     finally:
         child.kill()
