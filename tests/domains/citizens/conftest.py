@@ -4,8 +4,13 @@ tenants ``oradea`` and ``cluj``, an Open311 app key for each, and staff tokens."
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from importlib import resources
 
 import pytest
 from fastapi import FastAPI
@@ -16,7 +21,10 @@ from cetate.api.app import create_app
 from cetate.auth.tokens import issue_token
 from cetate.config import Settings
 from cetate.domains.citizens.api_keys import issue_key
-from cetate.store.base import ContextStore, Tenant
+from cetate.domains.citizens.config import CitizensConfig, parse_config
+from cetate.domains.citizens.runtime import CitizensRuntime, build_runtime
+from cetate.store.base import ContextStore, Role, Tenant, User
+from tests.reactions.delivery.receivers import SmtpReceiver, free_port, running_smtp_receiver
 
 TENANTS = ("oradea", "cluj")
 
@@ -92,3 +100,127 @@ def report(api_key: str, service_code: str = "pothole", **extra: str) -> dict[st
     }
     form.update(extra)
     return form
+
+
+# -- the staff desk: departments, SLA, duplicates, a movable clock, a real SMTP server ------
+
+
+CENTRE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[21.90, 47.06], [21.94, 47.06], [21.94, 47.08], [21.90, 47.08], [21.90, 47.06]]
+    ],
+}
+"""Oradea's centre (the reports of :func:`report` fall inside)."""
+OUTSIDE = {"lat": "47.0400", "long": "21.9500"}
+"""A point outside :data:`CENTRE`."""
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the tests move; the domain reads "now" from it."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def desk_config() -> CitizensConfig:
+    """The default services with SLA targets for potholes, three departments (one with an
+    area) and a 100 m / 48 h duplicate rule."""
+    raw = json.loads(
+        resources.files("cetate.domains.citizens").joinpath("default_services.json").read_text()
+    )
+    for service in raw["services"]:
+        if service["service_code"] == "pothole":
+            service["sla"] = {"acknowledge_hours": 24, "resolve_hours": 72}
+    raw["departments"] = [
+        {
+            "id": "centre",
+            "name": {"ro": "Administrare Centru", "en": "Centre Administration"},
+            "email": "centru@oradea.ro",
+            "area": CENTRE,
+        },
+        {
+            "id": "roads",
+            "name": {"ro": "Drumuri", "en": "Roads"},
+            "email": "drumuri@oradea.ro",
+            "categories": ["pothole"],
+        },
+        {"id": "general", "name": {"ro": "Dispecerat", "en": "Dispatch"}},
+    ]
+    raw["duplicates"] = {"radius_m": 100, "window_hours": 48}
+    return parse_config(raw)
+
+
+@dataclass
+class Desk:
+    """The application's citizens runtime with :func:`desk_config`, a clock and e-mail to a
+    real local SMTP server."""
+
+    client: TestClient
+    keys: Keys
+    clock: Clock
+    runtime: CitizensRuntime
+    smtp: SmtpReceiver
+    store: ContextStore
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    with running_smtp_receiver() as s:
+        yield s
+
+
+@pytest.fixture
+def desk(app: FastAPI, keys: Keys, smtp: SmtpReceiver, store: ContextStore) -> Iterator[Desk]:
+    clock = Clock()
+    settings = Settings(
+        database_url="sqlite://",
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        smtp_from="Primăria Oradea <sesizari@oradea.ro>",
+        smtp_starttls=False,
+    )
+    runtime = build_runtime(app, desk_config(), clock=clock, settings=settings)
+    staff: tuple[tuple[str, Role], ...] = (("maria", "operator"), ("ion", "viewer"))
+    for name, role in staff:
+        store.put_user(
+            User(
+                username=name,
+                password_hash="-",
+                display_name=name.title(),
+                roles={"oradea": role},
+            )
+        )
+    with TestClient(app) as c:
+        yield Desk(c, keys, clock, runtime, smtp, store)
+
+
+@pytest.fixture
+def app_settings_for_down_smtp() -> Settings:
+    """SMTP settings naming a port where nothing listens."""
+    return Settings(
+        database_url="sqlite://",
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),
+        smtp_from="sesizari@oradea.ro",
+        smtp_starttls=False,
+    )
+
+
+def sent_messages(smtp: SmtpReceiver) -> list[EmailMessage]:
+    """The messages the SMTP server accepted, parsed."""
+    out: list[EmailMessage] = []
+    for envelope in smtp.recorder.envelopes:
+        content = envelope.content
+        raw = content.encode() if isinstance(content, str) else bytes(content or b"")
+        parsed = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        out.append(parsed)
+    return out

@@ -139,6 +139,7 @@ def test_json_round_trip_with_entity_and_private_reporter(
         "phone": "+40 722 123 456",
         "first_name": "Ana",
         "last_name": "Pop",
+        "language": "ro",
     }
     types = client.get(
         "/ngsi-ld/v1/types",

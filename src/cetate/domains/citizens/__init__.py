@@ -7,17 +7,49 @@ Plugged in through the ``cetate.domains`` entry point ``citizens``
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Final
+
+from fastapi import APIRouter, FastAPI
 
 from cetate.web.registry import ConsoleDomain
+
+EMAIL_JOB: Final = "citizens.email"
+EMAIL_EVERY: Final = timedelta(seconds=5)
+
+
+def register_jobs(app: FastAPI) -> None:
+    """Register the domain's scheduler job ``citizens.email`` (the reporter e-mails) on the
+    application's scheduler, once. The runtime is looked up when the job runs."""
+    from cetate.domains.citizens.runtime import runtime_of
+    from cetate.reactions.scheduler import JobContext, Scheduler
+
+    scheduler: Scheduler | None = getattr(app.state, "scheduler", None)
+    if scheduler is None or EMAIL_JOB in scheduler.jobs:
+        return
+
+    async def send_emails(context: JobContext) -> None:
+        await runtime_of(app).mailer.run_once()
+
+    scheduler.register(EMAIL_JOB, EMAIL_EVERY, send_emails)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Merged into the application's lifespan by ``include_router``: runs after the core
+    started its scheduler (a job registered on a running scheduler starts at once)."""
+    register_jobs(app)
+    yield
 
 
 def console_domain() -> ConsoleDomain:
     """The domain as the console registry loads it: the Open311 API and the staff API (pages
-    come later)."""
+    come later), and its scheduler job (registered when the application starts)."""
     from cetate.domains.citizens import open311_api, staff_api
 
-    router = APIRouter()
+    router = APIRouter(lifespan=_lifespan)
     router.include_router(staff_api.router)
     router.include_router(open311_api.router)
     return ConsoleDomain(name="citizens", router=router)

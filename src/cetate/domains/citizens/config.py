@@ -85,6 +85,36 @@ class ServiceAttribute:
 
 
 @dataclass(frozen=True, slots=True)
+class Sla:
+    """Service level targets of a category, in hours from the report's arrival."""
+
+    acknowledge_hours: float
+    resolve_hours: float
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    """A city department that handles reports: of its ``categories`` (service codes; empty
+    means every category), and, when it has an ``area``, only inside it (a GeoJSON Polygon
+    or MultiPolygon, lon/lat)."""
+
+    id: str
+    name: Texts
+    email: str | None = None
+    categories: frozenset[str] = frozenset()
+    area: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateRule:
+    """A new report is a likely duplicate of an open report of the same category within
+    ``radius_m`` metres that arrived at most ``window_hours`` before it."""
+
+    radius_m: float = 50.0
+    window_hours: float = 72.0
+
+
+@dataclass(frozen=True, slots=True)
 class Service:
     """One Open311 service (a category of report)."""
 
@@ -95,6 +125,8 @@ class Service:
     keywords: tuple[str, ...] = ()
     type: ServiceType = "realtime"
     attributes: tuple[ServiceAttribute, ...] = ()
+    sla: Sla | None = None
+    """how fast staff should acknowledge and resolve reports of this category"""
 
     @property
     def metadata(self) -> bool:
@@ -131,9 +163,22 @@ class CitizensConfig:
     """Open311 ``jurisdiction_id`` → tenant name (a tenant's own name always works too)"""
     default_language: str = "ro"
     limits: Limits = field(default_factory=Limits)
+    departments: tuple[Department, ...] = ()
+    tenant_departments: Mapping[str, tuple[Department, ...]] = field(default_factory=dict)
+    duplicates: DuplicateRule = field(default_factory=DuplicateRule)
 
     def services_for(self, tenant: str) -> tuple[Service, ...]:
         return self.tenant_services.get(tenant, self.services)
+
+    def departments_for(self, tenant: str) -> tuple[Department, ...]:
+        """The tenant's own departments when it has a list, else the top-level ones."""
+        return self.tenant_departments.get(tenant, self.departments)
+
+    def department(self, tenant: str, department_id: str) -> Department | None:
+        for department in self.departments_for(tenant):
+            if department.id == department_id:
+                return department
+        return None
 
     def service(self, tenant: str, service_code: str) -> Service | None:
         for service in self.services_for(tenant):
@@ -217,6 +262,7 @@ def _service(raw: Any, where: str) -> Service:
     if len(set(codes)) != len(codes):
         raise ConfigError(f"{where}: attribute codes repeat")
     return Service(
+        sla=_sla(raw.get("sla"), f"{where}.sla"),
         service_code=code,
         service_name=_texts(raw.get("service_name"), f"{where}.service_name"),
         description=_texts(raw.get("description"), f"{where}.description"),
@@ -224,6 +270,97 @@ def _service(raw: Any, where: str) -> Service:
         keywords=tuple(keywords),
         type=kind,
         attributes=attributes,
+    )
+
+
+def _positive_number(raw: Any, where: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw < 1e6:
+        raise ConfigError(f"{where}: expected a positive number")
+    return float(raw)
+
+
+def _sla(raw: Any, where: str) -> Sla | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected {{'acknowledge_hours': …, 'resolve_hours': …}}")
+    unknown = set(raw) - {"acknowledge_hours", "resolve_hours"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown member(s) {', '.join(sorted(unknown))}")
+    sla = Sla(
+        acknowledge_hours=_positive_number(
+            raw.get("acknowledge_hours"), f"{where}.acknowledge_hours"
+        ),
+        resolve_hours=_positive_number(raw.get("resolve_hours"), f"{where}.resolve_hours"),
+    )
+    if sla.resolve_hours < sla.acknowledge_hours:
+        raise ConfigError(f"{where}: resolve_hours is less than acknowledge_hours")
+    return sla
+
+
+def _department(raw: Any, where: str) -> Department:
+    from cetate.domains.citizens.areas import AreaError, check_area
+
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: a department must be an object")
+    ident = raw.get("id")
+    if not isinstance(ident, str) or not SERVICE_CODE_RE.fullmatch(ident):
+        raise ConfigError(f"{where}: id {ident!r} must be 1-64 letters, digits, '_', '.' or '-'")
+    email = raw.get("email")
+    if email is not None and (not isinstance(email, str) or "@" not in email):
+        raise ConfigError(f"{where}: email {email!r} is not an e-mail address")
+    categories = raw.get("categories") or []
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        raise ConfigError(f"{where}: categories must be a list of service codes")
+    area = raw.get("area")
+    if area is not None:
+        try:
+            area = check_area(area)
+        except AreaError as exc:
+            raise ConfigError(f"{where}.area: {exc}") from None
+    return Department(
+        id=ident,
+        name=_texts(raw.get("name"), f"{where}.name"),
+        email=email,
+        categories=frozenset(categories),
+        area=area,
+    )
+
+
+def _departments(raw: Any, where: str, services: Sequence[Service]) -> tuple[Department, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise ConfigError(f"{where}: expected a list of departments")
+    departments = tuple(_department(item, f"{where}[{index}]") for index, item in enumerate(raw))
+    ids = [department.id for department in departments]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{where}: department ids repeat")
+    known = {service.service_code for service in services}
+    for index, department in enumerate(departments):
+        unknown = sorted(department.categories - known)
+        if unknown:
+            raise ConfigError(
+                f"{where}[{index}].categories: {', '.join(map(repr, unknown))} not among the "
+                "services"
+            )
+    return departments
+
+
+def _duplicates(raw: Any) -> DuplicateRule:
+    if raw is None:
+        return DuplicateRule()
+    if not isinstance(raw, Mapping):
+        raise ConfigError("duplicates: expected {'radius_m': …, 'window_hours': …}")
+    unknown = set(raw) - {"radius_m", "window_hours"}
+    if unknown:
+        raise ConfigError(f"duplicates: unknown member(s) {', '.join(sorted(unknown))}")
+    default = DuplicateRule()
+    return DuplicateRule(
+        radius_m=_positive_number(raw.get("radius_m", default.radius_m), "duplicates.radius_m"),
+        window_hours=_positive_number(
+            raw.get("window_hours", default.window_hours), "duplicates.window_hours"
+        ),
     )
 
 
@@ -266,6 +403,7 @@ def parse_config(raw: Any) -> CitizensConfig:
             f"tenants.{name}.services",
         )
         for name, spec in tenants_raw.items()
+        if not isinstance(spec, Mapping) or "services" in spec
     }
     jurisdictions = raw.get("jurisdictions") or {}
     if not isinstance(jurisdictions, Mapping) or not all(
@@ -275,8 +413,21 @@ def parse_config(raw: Any) -> CitizensConfig:
     language = raw.get("default_language", "ro")
     if language not in LANGUAGES:
         raise ConfigError(f"default_language {language!r} is not one of {', '.join(LANGUAGES)}")
+    services = _services(raw.get("services", []), "services")
+    tenant_departments = {
+        str(name): _departments(
+            spec.get("departments"),
+            f"tenants.{name}.departments",
+            tenant_services.get(str(name), services),
+        )
+        for name, spec in tenants_raw.items()
+        if isinstance(spec, Mapping) and spec.get("departments") is not None
+    }
     return CitizensConfig(
-        services=_services(raw.get("services", []), "services"),
+        services=services,
+        departments=_departments(raw.get("departments"), "departments", services),
+        tenant_departments=tenant_departments,
+        duplicates=_duplicates(raw.get("duplicates")),
         tenant_services=tenant_services,
         jurisdictions=dict(jurisdictions),
         default_language=language,

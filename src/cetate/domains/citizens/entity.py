@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
+from cetate.domains.citizens.config import CitizensConfig, Department, pick
 from cetate.domains.citizens.status import WORKFLOW_STATUSES, WorkflowStatus, open311_status
 from cetate.domains.citizens.submission import Submission
 from cetate.ngsi.jsonld import CORE_CONTEXT_URL
@@ -39,6 +40,11 @@ ENTITY_TYPE_IRI: Final = ISSUE_TERMS_PREFIX + ENTITY_TYPE
 ID_PREFIX: Final = "urn:ngsi-ld:Open311ServiceRequest:"
 ID_DIGITS: Final = 10
 """Zero-padded so that entity ids sort in the order the reports arrived."""
+
+DUPLICATE_OF: Final = "likelyDuplicateOf"
+"""Relationship from a new report to the open report it likely duplicates."""
+MERGED_INTO: Final = "mergedInto"
+"""Relationship from a merged duplicate to the report it was merged into."""
 
 OPEN311_FIELDS: Final = (
     "service_request_id",
@@ -129,6 +135,28 @@ def status_update(status: WorkflowStatus, notes: str | None, now: datetime) -> d
     if notes is not None:
         update["status_notes"] = _prop(notes)
     return update
+
+
+def department_attrs(department: Department, config: CitizensConfig) -> dict[str, Any]:
+    """``department`` (its id, a Cetate attribute) and the model's ``agency_responsible``
+    (its name in the default language)."""
+    return {
+        "department": _prop(department.id),
+        "agency_responsible": _prop(pick(department.name, config.default_language)),
+    }
+
+
+def request_id_of(entity_ref: Any) -> str | None:
+    """``…:0000000017`` → ``17``."""
+    if isinstance(entity_ref, str) and entity_ref.startswith(ID_PREFIX):
+        tail = entity_ref[len(ID_PREFIX) :]
+        return str(int(tail)) if tail.isdigit() else None
+    return None
+
+
+def duplicate_of(key_values: Mapping[str, Any]) -> str | None:
+    """The request id of the report this one likely duplicates (keyValues form), if any."""
+    return request_id_of(key_values.get(DUPLICATE_OF))
 
 
 def _plain(value: Any) -> Any:

@@ -267,6 +267,7 @@ async def post_request(fmt: str, request: Request) -> Response:
             jurisdiction_id=jurisdiction or tenant,
             photo=photo,
             media_base_url=str(request.base_url).rstrip("/") + PREFIX + "/media",
+            language=_language(request, runtime),
         )
         body = [
             {

@@ -18,18 +18,23 @@ public or not an entity:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from cetate.domains.citizens import entity as model
-from cetate.domains.citizens.config import SERVICE_CODE_RE, CitizensConfig, pick
+from cetate.domains.citizens import workflow
+from cetate.domains.citizens.config import LANGUAGES, SERVICE_CODE_RE, CitizensConfig, pick
+from cetate.domains.citizens.duplicates import find_original
 from cetate.domains.citizens.errors import bad_request, not_found
 from cetate.domains.citizens.media import delete_media, save_photo
+from cetate.domains.citizens.notifications import enqueue_status_emails
 from cetate.domains.citizens.photos import Photo
 from cetate.domains.citizens.reporters import load_reporter, save_reporter
-from cetate.domains.citizens.status import WorkflowStatus, next_status
+from cetate.domains.citizens.routing import route
+from cetate.domains.citizens.sla import sla_state
+from cetate.domains.citizens.status import IllegalTransition, WorkflowStatus, next_status
 from cetate.domains.citizens.submission import Submission
 from cetate.entities import EntityService
 from cetate.errors import AlreadyExists, BadRequestData, RecordConflict, ResourceNotFound
@@ -38,7 +43,7 @@ from cetate.ngsi.model import EntityDoc
 from cetate.ngsi.query_ast import TypeName
 from cetate.ngsi.query_language import map_attribute_names, parse_q
 from cetate.ngsi.representation import expand_attributes, expand_entity, render_entity
-from cetate.ngsi.timestamps import format_datetime, utc_now
+from cetate.ngsi.timestamps import format_datetime, parse_datetime, utc_now
 from cetate.store.base import ContextStore, EntityQuery
 
 COUNTER_KIND: Final = "citizen-counter"
@@ -88,10 +93,13 @@ class ReportService:
         entities: EntityService,
         resolver: ContextResolver,
         config: CitizensConfig,
+        *,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
         self.entities = entities
         self.config = config
+        self.clock = clock
         self.context: LdContext = resolver.resolve(model.CONTEXT)
 
     # -- writing ---------------------------------------------------------------------------
@@ -125,8 +133,19 @@ class ReportService:
         jurisdiction_id: str,
         photo: Photo | None,
         media_base_url: str,
+        language: str | None = None,
     ) -> Created:
-        """Store a checked report: its photo, entity, reporter record and token."""
+        """Store a checked report: its photo, entity (routed to a department, linked to the
+        open report it likely duplicates), reporter record, workflow record and token.
+        ``language`` is the one the reporter used (their e-mails are in it)."""
+        now = self.clock()
+        found_route = route(
+            self.config.departments_for(tenant),
+            submission.service.service_code,
+            submission.long,
+            submission.lat,
+        )
+        original = find_original(self, tenant, submission, now)
         request_id = self._next_id(tenant)
         media_url = submission.media_url
         media_id: str | None = None
@@ -140,19 +159,35 @@ class ReportService:
             service_name=pick(submission.service.service_name, self.config.default_language),
             jurisdiction_id=jurisdiction_id,
             media_url=media_url,
-            now=utc_now(),
+            now=now,
         )
+        if found_route is not None:
+            payload.update(model.department_attrs(found_route.department, self.config))
+        if original is not None:
+            payload[model.DUPLICATE_OF] = {
+                "type": "Relationship",
+                "object": model.entity_id(original),
+            }
         try:
             self.entities.create(tenant, expand_entity(payload, self.context))
         except Exception:
             if media_id is not None:
                 delete_media(self.store, tenant, media_id)
             raise
-        save_reporter(self.store, tenant, request_id, submission.reporter)
+        lang = language if language in LANGUAGES else self.config.default_language
+        reporter = dict(submission.reporter)
+        if reporter:
+            reporter["language"] = lang
+        save_reporter(self.store, tenant, request_id, reporter)
         token = secrets.token_urlsafe(12)
         self.store.put_record(
             tenant, TOKEN_KIND, token, {"requestId": request_id}, expected_version=None
         )
+        data = workflow.empty(token, lang)
+        if found_route is not None:
+            data["department"] = found_route.department.id
+            data["routedBy"] = found_route.routed_by
+        self.store.put_record(tenant, workflow.KIND, request_id, data, expected_version=None)
         return Created(request_id, token, media_url)
 
     def change_status(
@@ -163,22 +198,69 @@ class ReportService:
         *,
         note: str | None = None,
         reason: str | None = None,
+        author: str | None = None,
+        tracking_base: str | None = None,
     ) -> dict[str, Any]:
         """Move a report through the workflow (see :mod:`~cetate.domains.citizens.status`);
-        ``reason`` (required to reject) or ``note`` becomes the public ``status_notes``.
-        Returns the staff view of the report."""
-        current = self._entity(tenant, request_id)
-        if current is None:
-            raise ResourceNotFound(f"service request {request_id!r} does not exist")
-        before = model.workflow_status(self._key_values(current))
+        ``reason`` (required to reject) or ``note`` becomes the public ``status_notes`` and a
+        public update; the reporters are e-mailed (``tracking_base``: the URL the tracking
+        link starts with). Returns the staff view of the report."""
+        current = self.entity(tenant, request_id)
+        if workflow.load(self.store, tenant, request_id).get("mergedInto"):
+            raise IllegalTransition(
+                f"report {request_id} was merged into another; split it first to move it"
+            )
+        before = model.workflow_status(self.key_values(current))
         target: WorkflowStatus = next_status(before, requested, reason)
         notes = reason.strip() if target == "rejected" and reason else note
         limit = self.config.limits.max_short_text
         if notes is not None and len(notes) > limit:
             raise BadRequestData(f"the note has {len(notes)} characters; at most {limit}")
-        attrs = expand_attributes(model.status_update(target, notes, utc_now()), self.context)
-        self.entities.append_attributes(tenant, current["id"], attrs)
+        self.write_status(
+            tenant, request_id, target, notes, author=author, tracking_base=tracking_base
+        )
         return self.staff_view(tenant, request_id)
+
+    def write_status(
+        self,
+        tenant: str,
+        request_id: str,
+        target: WorkflowStatus,
+        notes: str | None,
+        *,
+        author: str | None,
+        tracking_base: str | None,
+    ) -> None:
+        """Write a (checked) status change: the entity, the public update, the reporters'
+        e-mails."""
+        now = self.clock()
+        attrs = expand_attributes(model.status_update(target, notes, now), self.context)
+        self.entities.append_attributes(tenant, model.entity_id(request_id), attrs)
+        stamp = format_datetime(now)
+
+        def record(data: dict[str, Any]) -> None:
+            data["updates"].append({"at": stamp, "status": target, "note": notes, "author": author})
+            if target == "acknowledged" and not data.get("acknowledgedAt"):
+                data["acknowledgedAt"] = stamp
+            if target in ("resolved", "closed", "rejected"):
+                data["resolvedAt"] = stamp
+            elif data.get("resolvedAt"):
+                data["resolvedAt"] = None
+
+        data = workflow.update(self.store, tenant, request_id, record)
+        code = str(self.key_values(self.entity(tenant, request_id)).get("service_code", ""))
+        service = self.config.service(tenant, code)
+        token = data.get("token")
+        enqueue_status_emails(
+            self.store,
+            tenant,
+            request_id,
+            status=target,
+            note=notes,
+            service_name=service.service_name if service is not None else {"en": code},
+            link=f"{tracking_base}/{token}" if tracking_base and token else None,
+            now=now,
+        )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -187,8 +269,17 @@ class ReportService:
             return None
         return self.store.get_entity(tenant, model.entity_id(request_id))
 
-    def _key_values(self, entity: EntityDoc) -> dict[str, Any]:
+    def entity(self, tenant: str, request_id: str) -> EntityDoc:
+        """The report's entity; ResourceNotFound (404) when there is none."""
+        found = self._entity(tenant, request_id)
+        if found is None:
+            raise ResourceNotFound(f"service request {request_id!r} does not exist")
+        return found
+
+    def key_values(self, entity: EntityDoc) -> dict[str, Any]:
         return render_entity(entity, self.context, representation="keyValues")
+
+    _key_values = key_values
 
     def get(self, tenant: str, request_id: str) -> dict[str, Any] | None:
         """One report as Open311 shows it, or None."""
@@ -202,10 +293,37 @@ class ReportService:
             raise ResourceNotFound(f"service request {request_id!r} does not exist")
         key_values = self._key_values(entity)
         return {
-            **model.to_open311(key_values),
-            "workflow_status": model.workflow_status(key_values),
-            "entity_id": entity["id"],
+            **self.summary(tenant, key_values),
             "reporter": load_reporter(self.store, tenant, request_id),
+            "workflow": workflow.load(self.store, tenant, request_id),
+        }
+
+    def summary(
+        self,
+        tenant: str,
+        key_values: dict[str, Any],
+        data: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A report for staff lists: the Open311 view, workflow status, department,
+        assignee, SLA state and duplicate links (no personal data)."""
+        view = model.to_open311(key_values)
+        request_id = str(view["service_request_id"])
+        status = model.workflow_status(key_values)
+        if data is None:
+            data = workflow.load(self.store, tenant, request_id)
+        service = self.config.service(tenant, str(view.get("service_code")))
+        requested = parse_datetime(str(view["requested_datetime"]))
+        return {
+            **view,
+            "workflow_status": status,
+            "entity_id": model.entity_id(request_id),
+            "department": data.get("department"),
+            "routed_by": data.get("routedBy"),
+            "assignee": data.get("assignee"),
+            "likely_duplicate_of": model.duplicate_of(key_values),
+            "merged_into": data.get("mergedInto"),
+            "merged": list(data.get("followers") or []),
+            "sla": sla_state(service.sla if service else None, requested, status, self.clock()),
         }
 
     def request_for_token(self, tenant: str, token: str) -> str:
@@ -223,7 +341,7 @@ class ReportService:
             terms.append("status==" + ",".join(f'"{s}"' for s in where.statuses))
         start, end = where.start, where.end
         if start is None and end is None:
-            start = utc_now() - DEFAULT_WINDOW
+            start = self.clock() - DEFAULT_WINDOW
         if start is not None:
             terms.append(f"requested_datetime.observedAt>={format_datetime(start)}")
         if end is not None:

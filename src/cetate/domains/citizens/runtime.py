@@ -5,7 +5,9 @@ their own :class:`~cetate.domains.citizens.config.CitizensConfig`)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from fastapi import FastAPI, Request
@@ -14,7 +16,9 @@ from cetate.api.deps import TENANT_NAME_RE
 from cetate.config import Settings
 from cetate.domains.citizens.config import CitizensConfig, load_config
 from cetate.domains.citizens.errors import not_found
+from cetate.domains.citizens.notifications import ReporterMailer
 from cetate.domains.citizens.reports import ReportService
+from cetate.ngsi.timestamps import utc_now
 from cetate.store.base import ContextStore
 
 STATE_NAME: Final = "citizens"
@@ -27,6 +31,7 @@ class CitizensRuntime:
     store: ContextStore
     reports: ReportService
     default_tenant: str
+    mailer: ReporterMailer
 
     def tenant_for(self, jurisdiction_id: str | None) -> str:
         """The tenant an Open311 ``jurisdiction_id`` names: a configured alias, or the tenant's
@@ -41,18 +46,30 @@ class CitizensRuntime:
         raise not_found(f"jurisdiction_id {jurisdiction_id!r} is not served here")
 
 
-def build_runtime(app: FastAPI, config: CitizensConfig | None = None) -> CitizensRuntime:
+def build_runtime(
+    app: FastAPI,
+    config: CitizensConfig | None = None,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    settings: Settings | None = None,
+) -> CitizensRuntime:
     """The domain's services on the application's store, entity service and @context
-    resolver, stored at ``app.state.citizens``."""
-    settings: Settings = app.state.settings
+    resolver, stored at ``app.state.citizens``. ``clock`` gives "now" (tests move it);
+    ``settings`` (default: the application's) give the SMTP server of reporter e-mails."""
+    app_settings: Settings = app.state.settings
     chosen = config if config is not None else load_config()
     built = CitizensRuntime(
         config=chosen,
         store=app.state.store,
         reports=ReportService(
-            app.state.store, app.state.entity_service, app.state.context_resolver, chosen
+            app.state.store,
+            app.state.entity_service,
+            app.state.context_resolver,
+            chosen,
+            clock=clock,
         ),
-        default_tenant=settings.default_tenant,
+        default_tenant=app_settings.default_tenant,
+        mailer=ReporterMailer(app.state.store, settings or app_settings, clock=clock),
     )
     setattr(app.state, STATE_NAME, built)
     return built
@@ -60,7 +77,11 @@ def build_runtime(app: FastAPI, config: CitizensConfig | None = None) -> Citizen
 
 def get_runtime(request: Request) -> CitizensRuntime:
     """The application's :class:`CitizensRuntime`, built on first use."""
-    app: FastAPI = request.app
+    return runtime_of(request.app)
+
+
+def runtime_of(app: FastAPI) -> CitizensRuntime:
+    """:func:`get_runtime` for code that has the application rather than a request."""
     found = getattr(app.state, STATE_NAME, None)
     if isinstance(found, CitizensRuntime):
         return found
