@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cetate.api.app import create_app
-from cetate.auth.tokens import issue_token
 from cetate.config import Settings
 from cetate.ingest.devices.model import DeviceSpec
 from cetate.ingest.devices.service import DeviceService
 from cetate.ingest.pipeline import IngestPipeline
 from cetate.ngsi.timestamps import utc_now
 from cetate.store.base import ContextStore, Tenant
+from tests.api.support import role_headers
 from tests.ingest.conftest import BIN_PROFILE
 
 TS = 1795427940
 
 
 @pytest.fixture
-def app(database_url: str, store: ContextStore) -> FastAPI:
-    settings = Settings(database_url=database_url, mqtt_builtin=False, notification_worker=False)
-    return create_app(settings, store)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as c:
-        yield c
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, mqtt_builtin=False, notification_worker=False)
 
 
 @pytest.fixture
@@ -57,15 +47,10 @@ def letters(app: FastAPI, store: ContextStore) -> dict[str, int]:
     return ids
 
 
-def auth(store: ContextStore, tenant: str, role: str) -> dict[str, str]:
-    _, secret = issue_token(store, tenant, role, f"{role} of {tenant}")  # type: ignore[arg-type]
-    return {"Authorization": f"Bearer {secret}"}
-
-
 def test_list_filter_and_count(
     client: TestClient, store: ContextStore, letters: dict[str, int]
 ) -> None:
-    headers = auth(store, "cluj", "operator")
+    headers = role_headers(store, "cluj", "operator")
     r = client.get("/api/v1/cluj/dead-letters", headers=headers)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -80,25 +65,27 @@ def test_list_filter_and_count(
 def test_tenant_isolation_and_roles(
     client: TestClient, store: ContextStore, letters: dict[str, int]
 ) -> None:
-    cluj_operator = auth(store, "cluj", "operator")
+    cluj_operator = role_headers(store, "cluj", "operator")
     assert client.get("/api/v1/iasi/dead-letters", headers=cluj_operator).status_code == 403
     replay = f"/api/v1/iasi/dead-letters/{letters['iasi-json']}/replay"
     assert client.post(replay, headers=cluj_operator).status_code == 403
     # a cluj operator cannot reach iasi's letter through cluj's path either
     cross = f"/api/v1/cluj/dead-letters/{letters['iasi-json']}/replay"
     assert client.post(cross, headers=cluj_operator).status_code == 404
-    viewer = auth(store, "cluj", "viewer")
+    viewer = role_headers(store, "cluj", "viewer")
     assert client.get("/api/v1/cluj/dead-letters", headers=viewer).status_code == 403
     assert client.get("/api/v1/cluj/dead-letters").status_code == 401
     assert client.get("/api/v1/Not_A_Tenant/dead-letters", headers=cluj_operator).status_code == 400
-    iasi = client.get("/api/v1/iasi/dead-letters", headers=auth(store, "iasi", "admin")).json()
+    iasi = client.get(
+        "/api/v1/iasi/dead-letters", headers=role_headers(store, "iasi", "admin")
+    ).json()
     assert [item["id"] for item in iasi["items"]] == [letters["iasi-json"]]
 
 
 def test_replay_after_fixing_the_profile(
     client: TestClient, store: ContextStore, app: FastAPI, letters: dict[str, int]
 ) -> None:
-    headers = auth(store, "cluj", "admin")
+    headers = role_headers(store, "cluj", "admin")
     url = f"/api/v1/cluj/dead-letters/{letters['cluj-key']}/replay"
     r = client.post(url, headers=headers)
     assert r.status_code == 422

@@ -4,43 +4,31 @@ store backends."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cetate.api.app import create_app
-from cetate.auth.tokens import issue_token
 from cetate.config import Settings
 from cetate.store.base import ContextStore, Tenant
+from tests.api.support import problem, role_headers
 from tests.ingest.conftest import BIN_PROFILE
 
 TS = 1795427940
 DEVICES = "/api/v1/cluj/devices"
 PROFILES = "/api/v1/cluj/profiles"
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def app(database_url: str, store: ContextStore) -> FastAPI:
-    settings = Settings(database_url=database_url, notification_worker=False, scheduler=False)
-    return create_app(settings, store)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as c:
-        yield c
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, notification_worker=False, scheduler=False)
 
 
 def auth(store: ContextStore, tenant: str, role: str) -> dict[str, str]:
     if store.get_tenant(tenant) is None:
         store.put_tenant(Tenant(name=tenant, title=tenant))
-    _, secret = issue_token(store, tenant, role, f"{role} of {tenant}")  # type: ignore[arg-type]
-    return {"Authorization": f"Bearer {secret}"}
+    return role_headers(store, tenant, role)
 
 
 @pytest.fixture
@@ -52,16 +40,6 @@ def admin(store: ContextStore) -> dict[str, str]:
 def with_profile(client: TestClient, admin: dict[str, str]) -> None:
     r = client.put(f"{PROFILES}/bin-v1", json=BIN_PROFILE, headers=admin)
     assert r.status_code == 201, r.text
-
-
-def problem(r: Any, status: int, *words: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = r.json()
-    assert {"type", "title", "status", "detail"} <= set(body)
-    for word in words:
-        assert word in body["detail"], body
-    return body
 
 
 def provision(client: TestClient, headers: dict[str, str], **spec: Any) -> dict[str, Any]:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cetate.api.app import create_app
 from cetate.config import Settings
 from cetate.ingest.devices.model import DeviceSpec
 from cetate.ingest.devices.service import DeviceService
 from cetate.store.base import ContextStore
+from tests.api.support import bearer
 from tests.ingest.conftest import BIN_PROFILE
 
 TS = 1795427940
@@ -21,8 +19,8 @@ URL = "/devices/v1/cluj/bin-1/attrs"
 
 
 @pytest.fixture
-def app(database_url: str, store: ContextStore) -> FastAPI:
-    settings = Settings(
+def settings(database_url: str) -> Settings:
+    return Settings(
         database_url=database_url,
         open_access=True,
         mqtt_builtin=False,
@@ -31,13 +29,6 @@ def app(database_url: str, store: ContextStore) -> FastAPI:
         device_rate_burst=5,
         device_max_payload_bytes=10_000,
     )
-    return create_app(settings, store)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as c:
-        yield c
 
 
 @pytest.fixture
@@ -54,10 +45,6 @@ def tokens(app: FastAPI) -> dict[str, str]:
         assert token is not None
         found[f"{tenant}/{device}"] = token
     return found
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_a_reading_and_a_batch_are_stored(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -16,7 +15,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from cetate.api.app import create_app
-from cetate.auth.tokens import issue_token
 from cetate.config import Settings
 from cetate.ingest.devices.model import DeviceSpec
 from cetate.ngsi.timestamps import utc_now
@@ -24,6 +22,7 @@ from cetate.reactions.rules.engine import RuleEngine
 from cetate.reactions.rules.entity import RULE_CONTEXT, rule_payload
 from cetate.reactions.rules.model import parse_rule
 from cetate.store.base import ContextStore, Tenant
+from tests.api.support import problem, role_headers
 from tests.ingest.conftest import BIN_PROFILE
 from tests.reactions.rules.support import sustained_rule
 
@@ -46,21 +45,8 @@ def _settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def app(database_url: str, store: ContextStore) -> FastAPI:
-    return create_app(_settings(database_url), store)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as c:
-        yield c
-
-
-def _problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    return body
+def settings(database_url: str) -> Settings:
+    return _settings(database_url)
 
 
 def _reading(client: TestClient, level: float, observed: str) -> None:
@@ -76,7 +62,7 @@ def test_rule_crud_with_colons_in_paths(client: TestClient) -> None:
     r = client.post(RULES, json=sustained_rule())
     assert r.status_code == 201, r.text
     assert r.json()["condition"]["duration"] == "PT10M"
-    _problem(client.post(RULES, json=sustained_rule()), 409)
+    problem(client.post(RULES, json=sustained_rule()), 409)
     assert [x["id"] for x in client.get(RULES).json()["items"]] == [RULE_ID]
     assert client.get(f"{RULES}/{RULE_ID}").json()["severity"] == "high"
     assert client.get(f"{RULES}/{quote(RULE_ID, safe='')}").status_code == 200
@@ -84,26 +70,24 @@ def test_rule_crud_with_colons_in_paths(client: TestClient) -> None:
     r = client.put(f"{RULES}/{RULE_ID}", json=changed)
     assert r.status_code == 200, r.text
     assert client.get(f"{RULES}/{RULE_ID}").json()["severity"] == "low"
-    body = _problem(client.put(f"{RULES}/urn:ngsi-ld:Rule:other", json=sustained_rule()), 400)
+    body = problem(client.put(f"{RULES}/urn:ngsi-ld:Rule:other", json=sustained_rule()), 400)
     assert "id" in body["detail"]
     # the rule is an NGSI-LD entity too
     r = client.get(f"/ngsi-ld/v1/entities/{RULE_ID}", headers={"NGSILD-Tenant": "cluj"})
     assert r.status_code == 200, r.text
     assert client.delete(f"{RULES}/{RULE_ID}").status_code == 204
-    _problem(client.get(f"{RULES}/{RULE_ID}"), 404)
-    _problem(client.delete(f"{RULES}/{RULE_ID}"), 404)
+    problem(client.get(f"{RULES}/{RULE_ID}"), 404)
+    problem(client.delete(f"{RULES}/{RULE_ID}"), 404)
 
 
 def test_invalid_rules_are_refused_naming_fields(client: TestClient) -> None:
     bad = sustained_rule(severity="dire", scope={"entityType": "WasteContainer", "tag": "Cluj"})
-    body = _problem(client.post(RULES, json=bad), 400)
+    body = problem(client.post(RULES, json=bad), 400)
     assert any(e.startswith("severity:") for e in body["errors"])
     assert any(e.startswith("scope.tag:") for e in body["errors"])
     assert "severity" in body["detail"]
-    _problem(
-        client.post(RULES, content=b"{oops", headers={"content-type": "application/json"}), 400
-    )
-    _problem(client.post(RULES, content=b"{}", headers={"content-type": "text/plain"}), 415)
+    problem(client.post(RULES, content=b"{oops", headers={"content-type": "application/json"}), 400)
+    problem(client.post(RULES, content=b"{}", headers={"content-type": "text/plain"}), 415)
 
 
 def test_rule_entities_through_ngsi_ld_are_validated(client: TestClient) -> None:
@@ -111,7 +95,7 @@ def test_rule_entities_through_ngsi_ld_are_validated(client: TestClient) -> None
     payload = rule_payload(parse_rule(sustained_rule()))
     broken = {**payload, "condition": {"type": "Property", "value": {"kind": "sustained"}}}
     r = client.post("/ngsi-ld/v1/entities", content=json.dumps(broken), headers=headers)
-    body = _problem(r, 400)
+    body = problem(r, 400)
     assert "condition" in body["detail"]
     assert client.get(f"{RULES}/{RULE_ID}").status_code == 404
     r = client.post("/ngsi-ld/v1/entities", content=json.dumps(payload), headers=headers)
@@ -122,7 +106,7 @@ def test_rule_entities_through_ngsi_ld_are_validated(client: TestClient) -> None
     r = client.patch(
         f"/ngsi-ld/v1/entities/{RULE_ID}/attrs", content=json.dumps(patch), headers=headers
     )
-    assert "severity" in _problem(r, 400)["detail"]
+    assert "severity" in problem(r, 400)["detail"]
     assert client.get(f"{RULES}/{RULE_ID}").json()["severity"] == "high"
 
 
@@ -145,25 +129,20 @@ def test_sustained_rule_through_ngsi_ld_and_lifecycle(app: FastAPI, client: Test
     alert_id = alert["id"]
     assert client.get(f"{ALERTS}/{alert_id}").json()["rule"]["object"] == RULE_ID
     assert client.get(ALERTS, params={"status": "resolved"}).json()["items"] == []
-    _problem(client.get(ALERTS, params={"status": "closed"}), 400)
+    problem(client.get(ALERTS, params={"status": "closed"}), 400)
     r = client.post(f"{ALERTS}/{alert_id}/acknowledge")
     assert r.status_code == 200, r.text
     assert r.json()["acknowledgedBy"]["value"] == "open-access"
-    body = _problem(client.post(f"{ALERTS}/{alert_id}/acknowledge"), 409)
+    body = problem(client.post(f"{ALERTS}/{alert_id}/acknowledge"), 409)
     assert "already acknowledged" in body["detail"]
     assert client.post(f"{ALERTS}/{alert_id}/resolve").json()["status"]["value"] == "resolved"
-    _problem(client.post(f"{ALERTS}/{alert_id}/resolve"), 409)
-    _problem(client.post(f"{ALERTS}/{alert_id}/acknowledge"), 409)
-    _problem(client.post(f"{ALERTS}/urn:ngsi-ld:Alert:cetate:nope/resolve"), 404)
+    problem(client.post(f"{ALERTS}/{alert_id}/resolve"), 409)
+    problem(client.post(f"{ALERTS}/{alert_id}/acknowledge"), 409)
+    problem(client.post(f"{ALERTS}/urn:ngsi-ld:Alert:cetate:nope/resolve"), 404)
     # the same episode goes on: no second alert
     _reading(client, 0.97, "2026-11-23T10:30:00Z")
     engine.drain()
     assert len(client.get(ALERTS).json()["items"]) == 1
-
-
-def _auth(store: ContextStore, tenant: str, role: str) -> dict[str, str]:
-    _, secret = issue_token(store, tenant, role, f"{role} of {tenant}")  # type: ignore[arg-type]
-    return {"Authorization": f"Bearer {secret}"}
 
 
 def test_roles_and_tenant_isolation(database_url: str, store: ContextStore) -> None:
@@ -171,18 +150,18 @@ def test_roles_and_tenant_isolation(database_url: str, store: ContextStore) -> N
         store.put_tenant(Tenant(name=name, title=name))
     app = create_app(_settings(database_url, open_access=False), store)
     with TestClient(app) as client:
-        operator = _auth(store, "cluj", "operator")
-        viewer = _auth(store, "cluj", "viewer")
-        other = _auth(store, "iasi", "admin")
+        operator = role_headers(store, "cluj", "operator")
+        viewer = role_headers(store, "cluj", "viewer")
+        other = role_headers(store, "iasi", "admin")
         assert client.post(RULES, json=sustained_rule(), headers=operator).status_code == 201
         assert client.get(RULES, headers=viewer).status_code == 200
-        _problem(client.post(RULES, json=sustained_rule(), headers=viewer), 403)
-        _problem(client.delete(f"{RULES}/{RULE_ID}", headers=viewer), 403)
-        _problem(client.get(RULES), 401)
-        _problem(client.get(RULES, headers=other), 403)
-        _problem(client.get(ALERTS, headers=other), 403)
+        problem(client.post(RULES, json=sustained_rule(), headers=viewer), 403)
+        problem(client.delete(f"{RULES}/{RULE_ID}", headers=viewer), 403)
+        problem(client.get(RULES), 401)
+        problem(client.get(RULES, headers=other), 403)
+        problem(client.get(ALERTS, headers=other), 403)
         assert client.get("/api/v1/iasi/rules", headers=other).json()["items"] == []
-        _problem(client.get(f"/api/v1/iasi/rules/{RULE_ID}", headers=other), 404)
+        problem(client.get(f"/api/v1/iasi/rules/{RULE_ID}", headers=other), 404)
         # an alert of cluj is not one of iasi
         engine: RuleEngine = app.state.rule_engine
         headers = {"NGSILD-Tenant": "cluj", **operator}
@@ -191,11 +170,11 @@ def test_roles_and_tenant_isolation(database_url: str, store: ContextStore) -> N
         engine.drain()
         assert engine.tick(utc_now().replace(year=2100)) == 1
         [alert] = client.get(ALERTS, headers=viewer).json()["items"]
-        _problem(client.post(f"{ALERTS}/{alert['id']}/acknowledge", headers=viewer), 403)
-        _problem(client.get(f"/api/v1/iasi/alerts/{alert['id']}", headers=other), 404)
-        _problem(client.post(f"/api/v1/iasi/alerts/{alert['id']}/resolve", headers=other), 404)
+        problem(client.post(f"{ALERTS}/{alert['id']}/acknowledge", headers=viewer), 403)
+        problem(client.get(f"/api/v1/iasi/alerts/{alert['id']}", headers=other), 404)
+        problem(client.post(f"/api/v1/iasi/alerts/{alert['id']}/resolve", headers=other), 404)
         assert client.get("/api/v1/iasi/alerts", headers=other).json()["items"] == []
-        _problem(client.get("/api/v1/Not_A_Tenant/rules", headers=other), 400)
+        problem(client.get("/api/v1/Not_A_Tenant/rules", headers=other), 400)
 
 
 def test_running_app_raises_alert_and_sends_command(database_url: str, store: ContextStore) -> None:

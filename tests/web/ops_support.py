@@ -4,11 +4,14 @@ through the application's real services."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import httpx
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from cetate.auth.sessions import SESSION_COOKIE_NAME
 from cetate.ingest.devices.model import DeviceSpec
@@ -21,21 +24,9 @@ from cetate.reactions.rules.entity import alert_context
 from cetate.reactions.rules.evaluator import Opened
 from cetate.reactions.rules.model import parse_rule
 from tests.ingest.conftest import BIN_PROFILE
+from tests.reactions.rules.support import sustained_rule
 
-RULE: Final[dict[str, Any]] = {
-    "id": "urn:ngsi-ld:Rule:cluj:container-full",
-    "name": {"ro": "Container plin", "en": "Container full"},
-    "severity": "high",
-    "scope": {"entityType": "WasteContainer"},
-    "condition": {
-        "kind": "sustained",
-        "attribute": "fillingLevel",
-        "operator": ">",
-        "value": 0.8,
-        "clearValue": 0.7,
-        "duration": "PT10M",
-    },
-}
+RULE: Final[dict[str, Any]] = sustained_rule()
 
 
 def csrf(page: str) -> str:
@@ -49,6 +40,15 @@ def sign_in(client: httpx.Client, app: FastAPI, username: str, tenant: str = "cl
     (without paying for the password hash again in every test)."""
     codec = app.state.console.codec(app.state.store, app.state.settings)
     client.cookies.set(SESSION_COOKIE_NAME, codec.encode(username, tenant))
+
+
+@contextmanager
+def signed_in_client(app: FastAPI, username: str, tenant: str = "cluj") -> Iterator[httpx.Client]:
+    """A client of ``app`` (redirects not followed) with the session of ``username`` in
+    ``tenant``."""
+    with TestClient(app, follow_redirects=False) as client:
+        sign_in(client, app, username, tenant)
+        yield client
 
 
 def token_of(client: httpx.Client, path: str = "/devices") -> str:

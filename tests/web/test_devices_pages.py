@@ -9,7 +9,6 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from cetate.ingest.devices.credentials import DeviceCredentials
 from tests.ingest.conftest import BIN_PROFILE
@@ -19,7 +18,7 @@ from tests.web.ops_support import (
     dead_letter,
     devices,
     provision,
-    sign_in,
+    signed_in_client,
     token_of,
 )
 
@@ -34,16 +33,14 @@ def app(console_app: FastAPI) -> FastAPI:
 
 @pytest.fixture
 def operator(app: FastAPI) -> Iterator[httpx.Client]:
-    with TestClient(app, follow_redirects=False) as c:
-        sign_in(c, app, OPERATOR[0])
-        yield c
+    with signed_in_client(app, OPERATOR[0]) as client:
+        yield client
 
 
 @pytest.fixture
 def viewer(app: FastAPI) -> Iterator[httpx.Client]:
-    with TestClient(app, follow_redirects=False) as c:
-        sign_in(c, app, VIEWER[0])
-        yield c
+    with signed_in_client(app, VIEWER[0]) as client:
+        yield client
 
 
 def _credentials(app: FastAPI) -> DeviceCredentials:

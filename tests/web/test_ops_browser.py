@@ -5,29 +5,24 @@ rejected-messages pages fit the screen. Screenshots go to test-artifacts/screens
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from cetate.api.app import create_app
 from cetate.config import Settings
 from cetate.ingest.devices.credentials import DeviceCredentials
 from cetate.store.base import open_store
+from tests.web.browser_support import chromium, served
 from tests.web.conftest import seed
 from tests.web.ops_support import add_profiles, dead_letter, open_alert, provision
 from tests.web.test_console_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PHONE,
     PageProblems,
-    _free_port,
     _log_in,
     _nav,
     _new_page,
@@ -63,33 +58,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     provision(app, "cluj", "bin-1")
     dead_letter(app, "cluj", "bin-1", LONG_PAYLOAD)
     open_alert(app, "cluj", "browser-episode", severity="critical")
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="ops-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield Live(f"http://127.0.0.1:{port}", app)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app, "ops-uvicorn") as url:
+        yield Live(url, app)
     store.close()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _credentials(app: FastAPI) -> DeviceCredentials:

@@ -10,11 +10,18 @@ from urllib.parse import quote
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from cetate.api.paths import path_segment
 from tests.web.conftest import ADMIN, OPERATOR, VIEWER
-from tests.web.ops_support import RULE, add_profiles, open_alert, provision, sign_in, token_of
+from tests.web.ops_support import (
+    RULE,
+    add_profiles,
+    open_alert,
+    provision,
+    sign_in,
+    signed_in_client,
+    token_of,
+)
 
 RULE_ID = RULE["id"]
 RULE_PATH = "/rules/" + path_segment(RULE_ID)
@@ -22,16 +29,14 @@ RULE_PATH = "/rules/" + path_segment(RULE_ID)
 
 @pytest.fixture
 def operator(console_app: FastAPI) -> Iterator[httpx.Client]:
-    with TestClient(console_app, follow_redirects=False) as c:
-        sign_in(c, console_app, OPERATOR[0])
-        yield c
+    with signed_in_client(console_app, OPERATOR[0]) as client:
+        yield client
 
 
 @pytest.fixture
 def viewer(console_app: FastAPI) -> Iterator[httpx.Client]:
-    with TestClient(console_app, follow_redirects=False) as c:
-        sign_in(c, console_app, VIEWER[0])
-        yield c
+    with signed_in_client(console_app, VIEWER[0]) as client:
+        yield client
 
 
 def _save(client: httpx.Client, document: str, editing: str = "") -> httpx.Response:
@@ -220,8 +225,7 @@ def test_other_tenants_rules_and_alerts_stay_hidden(console_app: FastAPI) -> Non
     }
     console_app.state.rules.put("iasi", iasi_rule)
     alert = open_alert(console_app, "iasi", "iasi-episode")
-    with TestClient(console_app, follow_redirects=False) as admin:
-        sign_in(admin, console_app, ADMIN[0], "cluj")
+    with signed_in_client(console_app, ADMIN[0]) as admin:
         assert "Iași secret" not in admin.get("/rules").text
         assert admin.get("/rules/" + path_segment(iasi_rule["id"])).status_code == 404
         assert "iasi-episode" not in admin.get("/alerts", params={"status": "all"}).text
@@ -251,8 +255,7 @@ def test_pages_say_when_a_service_is_not_available(console_app: FastAPI) -> None
     console_app.state.commands = _NotProvided()
     add_profiles(console_app, "cluj")
     provision(console_app, "cluj", "lamp-1")
-    with TestClient(console_app, follow_redirects=False) as client:
-        sign_in(client, console_app, OPERATOR[0])
+    with signed_in_client(console_app, OPERATOR[0]) as client:
         for path in ("/rules", "/alerts", RULE_PATH):
             page = client.get(path)
             assert page.status_code == 503, path

@@ -24,9 +24,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from cetate.api.deps import TENANT_NAME_RE, PrincipalDep, StoreDep, read_body
+from cetate.api.deps import PrincipalDep, StoreDep, read_body
+from cetate.api.platform import path_tenant, tenant_to_write
 from cetate.api.responses import json_response
-from cetate.auth.principal import Principal, require_write
+from cetate.auth.principal import Principal
 from cetate.errors import (
     BadRequestData,
     Forbidden,
@@ -43,12 +44,6 @@ from cetate.reactions.commands.service import DEFAULT_EXPIRY, CommandService
 router = APIRouter(tags=["commands"])
 
 _MEMBERS: Final = frozenset({"name", "value", "expiresIn"})
-
-
-def _tenant(tenant: str) -> str:
-    if not TENANT_NAME_RE.fullmatch(tenant):
-        raise BadRequestData(f"{tenant!r} is not a tenant name")
-    return tenant
 
 
 def _require_role(principal: Principal, tenant: str) -> None:
@@ -115,8 +110,7 @@ async def send_command(
     service: CommandsDep,
     body: Annotated[bytes, Depends(read_body)],
 ) -> Response:
-    name = _tenant(tenant)
-    require_write(principal, name)
+    name = tenant_to_write(principal, tenant, explain=False)
     media = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if media.lower() not in ("application/json", ""):
         raise UnsupportedMediaType(f"send application/json, not {media!r}")
@@ -145,7 +139,7 @@ def list_commands(
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
-    name = _tenant(tenant)
+    name = path_tenant(tenant, explain=False)
     _require_role(principal, name)
     if store.get_record(name, DEVICE_KIND, device) is None:
         raise ResourceNotFound(f"tenant {name!r} has no device {device!r}")
@@ -157,7 +151,7 @@ def list_commands(
 def get_command(
     tenant: str, command_id: str, principal: PrincipalDep, service: CommandsDep
 ) -> Response:
-    name = _tenant(tenant)
+    name = path_tenant(tenant, explain=False)
     _require_role(principal, name)
     command = service.get(name, command_id)
     if command is None:

@@ -18,10 +18,11 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from cetate.api.deps import TENANT_NAME_RE, PrincipalDep, StoreDep
+from cetate.api.deps import PrincipalDep, StoreDep
+from cetate.api.devices_http import outcome_json
+from cetate.api.platform import tenant_to_write
 from cetate.api.responses import json_response
-from cetate.auth.principal import require_write
-from cetate.errors import BadRequestData, CetateError
+from cetate.errors import CetateError
 from cetate.ingest.pipeline import IngestPipeline
 from cetate.store.base import DeadLetter
 
@@ -34,13 +35,6 @@ class StillRejected(CetateError):
     status: ClassVar[int] = 422
     problem_type = "urn:cetate:errors:MessageRejected"
     title = "Message still rejected"
-
-
-def _tenant(principal: PrincipalDep, tenant: str) -> str:
-    if not TENANT_NAME_RE.fullmatch(tenant):
-        raise BadRequestData(f"{tenant!r} is not a tenant name")
-    require_write(principal, tenant)
-    return tenant
 
 
 def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
@@ -70,7 +64,7 @@ def list_dead_letters(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    name = _tenant(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     letters = store.list_dead_letters(
         name,
         device=device,
@@ -94,7 +88,7 @@ def list_dead_letters(
 async def replay_dead_letter(
     tenant: str, dead_letter_id: int, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _tenant(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     pipeline: IngestPipeline = request.app.state.ingest
     return json_response(await run_in_threadpool(replay, pipeline, name, dead_letter_id))
 
@@ -106,10 +100,4 @@ def replay(pipeline: IngestPipeline, tenant: str, dead_letter_id: int) -> dict[s
     outcome = pipeline.replay(tenant, dead_letter_id)
     if not outcome.accepted:
         raise StillRejected(outcome.detail, reason=outcome.reason)
-    return {
-        "status": outcome.status,
-        "entityId": outcome.entity_id,
-        "readings": outcome.readings,
-        "values": outcome.values,
-        "duplicates": outcome.duplicates,
-    }
+    return outcome_json(outcome)

@@ -18,18 +18,16 @@ when the token is another device's.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Header, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from cetate.api.deps import SettingsDep
-from cetate.api.devices_http import DeviceRefused, HttpDeviceCounters
+from cetate.api.devices_http import authorize_device, limited_body
 from cetate.api.problems import problem_response
 from cetate.api.responses import json_response
-from cetate.errors import CetateError, PayloadTooLarge, Unauthenticated
-from cetate.ingest.devices.credentials import DeviceCredentials
 from cetate.reactions.commands.inbox import CommandInbox, ResultOutcome
 from cetate.reactions.commands.model import device_message
 from cetate.reactions.commands.results import ResultRejected, parse_json
@@ -41,50 +39,9 @@ MAX_RESULTS = 100
 """Results in one POST."""
 
 
-def _refuse(request: Request, reason: str, error: CetateError) -> Response:
-    counters: HttpDeviceCounters = request.app.state.http_device_counters
-    counters.count(reason)
-    challenge = {"WWW-Authenticate": 'Bearer realm="cetate-devices"'}
-    return problem_response(error, challenge if error.status == 401 else None)
-
-
-async def _authorize(
-    request: Request, tenant: str, device: str, authorization: str | None
-) -> Response | None:
-    """None when the token is this device's, else the refusal to send."""
-    credentials: DeviceCredentials = request.app.state.device_credentials
-    if not authorization:
-        return _refuse(request, "missing_credentials", Unauthenticated("device token required"))
-    verification = await run_in_threadpool(credentials.verify_http, authorization)
-    identity = verification.identity
-    if identity is None:
-        reason = verification.failure.value if verification.failure else "refused"
-        return _refuse(request, reason, Unauthenticated("invalid device credentials"))
-    if (identity.tenant, identity.device) != (tenant, device):
-        return _refuse(
-            request,
-            "foreign_device",
-            DeviceRefused(
-                "this token belongs to another device; a device may only fetch and answer "
-                "its own commands"
-            ),
-        )
-    return None
-
-
-async def _body(request: Request, limit: int) -> bytes | None:
-    """The body, or None when it is over ``limit`` bytes (stops reading there)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+_FOREIGN: Final = (
+    "this token belongs to another device; a device may only fetch and answer its own commands"
+)
 
 
 def _rejected_response(error: ResultRejected) -> Response:
@@ -111,7 +68,7 @@ async def get_commands(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    refused = await _authorize(request, tenant, device, authorization)
+    refused = await authorize_device(request, tenant, device, authorization, foreign=_FOREIGN)
     if refused is not None:
         return refused
     service: CommandService = request.app.state.commands
@@ -130,19 +87,12 @@ async def post_results(
     settings: SettingsDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    refused = await _authorize(request, tenant, device, authorization)
+    refused = await authorize_device(request, tenant, device, authorization, foreign=_FOREIGN)
     if refused is not None:
         return refused
-    limit = settings.device_max_payload_bytes
-    body = await _body(request, limit)
-    if body is None:
-        return _refuse(
-            request,
-            "oversized",
-            PayloadTooLarge(
-                f"the request body exceeds {limit} bytes (setting CETATE_DEVICE_MAX_PAYLOAD_BYTES)"
-            ),
-        )
+    body = await limited_body(request, settings)
+    if isinstance(body, Response):
+        return body
     inbox: CommandInbox = request.app.state.command_inbox
     try:
         document = parse_json(body)

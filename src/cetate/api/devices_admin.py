@@ -26,24 +26,21 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from cetate.api.deps import TENANT_NAME_RE, PrincipalDep, read_body
-from cetate.api.responses import json_response
-from cetate.auth.principal import Principal, require_admin, require_write
-from cetate.config import Settings
-from cetate.errors import (
-    BadRequestData,
-    CetateError,
-    Forbidden,
-    InvalidRequest,
-    ResourceNotFound,
-    Unauthenticated,
-    UnsupportedMediaType,
+from cetate.api.deps import PrincipalDep
+from cetate.api.platform import (
+    json_object,
+    path_name,
+    tenant_to_administer,
+    tenant_to_read,
+    tenant_to_write,
 )
+from cetate.api.responses import json_response
+from cetate.auth.principal import Principal
+from cetate.errors import BadRequestData, CetateError, ResourceNotFound
 from cetate.ingest.devices.credentials import DeviceCredentialRecord, IssuedCredentials
 from cetate.ingest.devices.model import (
     DEVICE_ID_RE,
@@ -71,52 +68,26 @@ class InUse(CetateError):
 # -- access -------------------------------------------------------------------------------------
 
 
-def _tenant(tenant: str) -> str:
-    if not TENANT_NAME_RE.fullmatch(tenant):
-        raise BadRequestData(
-            f"{tenant!r} is not a tenant name: use 1-63 lowercase letters, digits, '-' and "
-            "'_', starting with a letter or digit"
-        )
-    return tenant
-
-
 def _may_read(principal: Principal, tenant: str) -> str:
-    name = _tenant(tenant)
-    if principal.role_in(name) is None:
-        if not principal.is_authenticated:
-            raise Unauthenticated(f"reading devices in tenant {name!r} needs credentials")
-        raise Forbidden(f"{principal.name} has no role in tenant {name!r}")
-    return name
-
-
-def _may_write(principal: Principal, tenant: str) -> str:
-    name = _tenant(tenant)
-    require_write(principal, name)
-    return name
-
-
-def _may_administer(principal: Principal, tenant: str) -> str:
-    name = _tenant(tenant)
-    require_admin(principal, name)
-    return name
+    return tenant_to_read(principal, tenant, reading="devices in tenant")
 
 
 def _device_id(device: str) -> str:
-    if not DEVICE_ID_RE.fullmatch(device):
-        raise BadRequestData(
-            f"{device!r} is not a device id: use 1-64 ASCII letters, digits, '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return device
+    return path_name(
+        device,
+        DEVICE_ID_RE,
+        "device id",
+        "use 1-64 ASCII letters, digits, '_' or '-', starting with a letter or digit",
+    )
 
 
 def _profile_name(name: str) -> str:
-    if not PROFILE_NAME_RE.fullmatch(name):
-        raise BadRequestData(
-            f"{name!r} is not a profile name: use 1-128 letters, digits, '.', '_', ':' or '-', "
-            "starting with a letter or digit"
-        )
-    return name
+    return path_name(
+        name,
+        PROFILE_NAME_RE,
+        "profile name",
+        "use 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit",
+    )
 
 
 def _service(request: Request) -> DeviceService:
@@ -125,29 +96,6 @@ def _service(request: Request) -> DeviceService:
 
 
 # -- bodies -------------------------------------------------------------------------------------
-
-
-async def _json_object(request: Request, *, optional: bool = False) -> dict[str, Any]:
-    """The request body as a JSON object (Content-Type application/json). ``optional``: an
-    empty body is ``{}``."""
-    settings: Settings = request.app.state.settings
-    body = await read_body(request, settings)
-    if optional and not body.strip():
-        return {}
-    media_type = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
-        raise UnsupportedMediaType(
-            f"Content-Type {media_type or '(none)'!r} is not supported: send application/json"
-        )
-    if not body.strip():
-        raise InvalidRequest("the request body is empty; a JSON object is required")
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BadRequestData("the request body must be a JSON object")
-    return data
 
 
 def _only_keys(data: dict[str, Any], allowed: tuple[str, ...]) -> None:
@@ -208,10 +156,14 @@ def _profile_json(profile: DeviceProfile) -> dict[str, Any]:
     return data
 
 
+def _no_device(tenant: str, device: str) -> ResourceNotFound:
+    return ResourceNotFound(f"tenant {tenant!r} has no device {device!r}")
+
+
 def _one_device(service: DeviceService, tenant: str, device: str) -> dict[str, Any]:
     info = service.get_device(tenant, device)
     if info is None:
-        raise ResourceNotFound(f"tenant {tenant!r} has no device {device!r}")
+        raise _no_device(tenant, device)
     record = service.credentials.registry.get_credentials(tenant, device)
     return device_json(info, record)
 
@@ -242,8 +194,8 @@ def get_device(tenant: str, device: str, principal: PrincipalDep, request: Reque
     summary="Provision a device (admin); the answer carries its secrets, once",
 )
 async def provision_device(tenant: str, principal: PrincipalDep, request: Request) -> Response:
-    name = _may_administer(principal, tenant)
-    spec: DeviceSpec = parse_device_spec(await _json_object(request))
+    name = tenant_to_administer(principal, tenant)
+    spec: DeviceSpec = parse_device_spec(await json_object(request))
     service = _service(request)
 
     def provision() -> dict[str, Any]:
@@ -265,9 +217,9 @@ async def provision_device(tenant: str, principal: PrincipalDep, request: Reques
 async def rotate_device(
     tenant: str, device: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _may_administer(principal, tenant)
+    name = tenant_to_administer(principal, tenant)
     device_id = _device_id(device)
-    data = await _json_object(request, optional=True)
+    data = await json_object(request, optional=True)
     _only_keys(data, ("transport",))
     transport = data.get("transport")
     if transport is not None and transport not in TRANSPORTS:
@@ -276,7 +228,7 @@ async def rotate_device(
 
     def rotate() -> dict[str, Any]:
         if service.get_device(name, device_id) is None:
-            raise ResourceNotFound(f"tenant {name!r} has no device {device_id!r}")
+            raise _no_device(name, device_id)
         chosen: Transport | None = transport
         issued = service.rotate(name, device_id, transport=chosen)
         return {**_one_device(service, name, device_id), **_secrets_json(issued)}
@@ -289,11 +241,11 @@ async def rotate_device(
     summary="Revoke a device's credentials (admin), at once",
 )
 def revoke_device(tenant: str, device: str, principal: PrincipalDep, request: Request) -> Response:
-    name = _may_administer(principal, tenant)
+    name = tenant_to_administer(principal, tenant)
     device_id = _device_id(device)
     service = _service(request)
     if service.get_device(name, device_id) is None:
-        raise ResourceNotFound(f"tenant {name!r} has no device {device_id!r}")
+        raise _no_device(name, device_id)
     service.revoke(name, device_id)
     return json_response(_one_device(service, name, device_id))
 
@@ -305,9 +257,9 @@ def revoke_device(tenant: str, device: str, principal: PrincipalDep, request: Re
 async def assign_profile(
     tenant: str, device: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _may_write(principal, tenant)
+    name = tenant_to_write(principal, tenant)
     device_id = _device_id(device)
-    data = await _json_object(request)
+    data = await json_object(request)
     _only_keys(data, ("profile",))
     profile = data.get("profile")
     if not isinstance(profile, str):
@@ -328,10 +280,10 @@ async def assign_profile(
     summary="Delete a device: credentials, record and Device entity (admin)",
 )
 def delete_device(tenant: str, device: str, principal: PrincipalDep, request: Request) -> Response:
-    name = _may_administer(principal, tenant)
+    name = tenant_to_administer(principal, tenant)
     device_id = _device_id(device)
     if not _service(request).delete(name, device_id):
-        raise ResourceNotFound(f"tenant {name!r} has no device {device_id!r}")
+        raise _no_device(name, device_id)
     return Response(status_code=204)
 
 
@@ -361,9 +313,9 @@ def get_profile(tenant: str, profile: str, principal: PrincipalDep, request: Req
 async def put_profile(
     tenant: str, profile: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _may_write(principal, tenant)
+    name = tenant_to_write(principal, tenant)
     profile_name = _profile_name(profile)
-    document = await _json_object(request)
+    document = await json_object(request)
     given = document.setdefault("name", profile_name)
     if given != profile_name:
         raise BadRequestData(
@@ -388,7 +340,7 @@ async def put_profile(
 def delete_profile(
     tenant: str, profile: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _may_write(principal, tenant)
+    name = tenant_to_write(principal, tenant)
     profile_name = _profile_name(profile)
     service = _service(request)
     users = [d.device for d in service.list_devices(name) if d.profile == profile_name]

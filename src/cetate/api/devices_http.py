@@ -26,6 +26,7 @@ from starlette.responses import Response
 from cetate.api.deps import SettingsDep
 from cetate.api.problems import problem_response
 from cetate.api.responses import json_response
+from cetate.config import Settings
 from cetate.errors import CetateError, PayloadTooLarge, Unauthenticated, UnsupportedMediaType
 from cetate.ingest.devices.credentials import DeviceCredentials
 from cetate.ingest.pipeline import IngestOutcome, IngestPipeline
@@ -78,14 +79,36 @@ class HttpDeviceCounters:
             self.refused[reason] += 1
 
 
-def _refuse(request: Request, reason: str, error: CetateError) -> Response:
+def refuse(request: Request, reason: str, error: CetateError) -> Response:
+    """The ProblemDetails answer to a device request refused before the pipeline, counted
+    under ``reason`` (with the Bearer challenge on 401)."""
     counters: HttpDeviceCounters = request.app.state.http_device_counters
     counters.count(reason)
     challenge = {"WWW-Authenticate": 'Bearer realm="cetate-devices"'}
     return problem_response(error, challenge if error.status == 401 else None)
 
 
-async def _body(request: Request, limit: int) -> bytes | None:
+async def authorize_device(
+    request: Request, tenant: str, device: str, authorization: str | None, *, foreign: str
+) -> Response | None:
+    """None when ``authorization`` is the device token of ``device`` in ``tenant``, else the
+    refusal to send: 401 for a missing or bad token, 403 (detail ``foreign``) for another
+    device's."""
+    credentials: DeviceCredentials = request.app.state.device_credentials
+    if not authorization:
+        return refuse(request, "missing_credentials", Unauthenticated("device token required"))
+    verification = await run_in_threadpool(credentials.verify_http, authorization)
+    identity = verification.identity
+    if identity is None:
+        reason = verification.failure.value if verification.failure else "refused"
+        return refuse(request, reason, Unauthenticated("invalid device credentials"))
+    if (identity.tenant, identity.device) != (tenant, device):
+        return refuse(request, "foreign_device", DeviceRefused(foreign))
+    return None
+
+
+async def _read_within(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is over ``limit`` bytes (stops reading there)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return None
@@ -99,7 +122,24 @@ async def _body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _outcome_body(outcome: IngestOutcome) -> dict[str, Any]:
+async def limited_body(request: Request, settings: Settings) -> bytes | Response:
+    """The body of a device request, or the counted 413 refusal when it is over
+    ``CETATE_DEVICE_MAX_PAYLOAD_BYTES`` (refused on Content-Length, else reading stops there)."""
+    limit = settings.device_max_payload_bytes
+    body = await _read_within(request, limit)
+    if body is not None:
+        return body
+    return refuse(
+        request,
+        "oversized",
+        PayloadTooLarge(
+            f"the request body exceeds {limit} bytes (setting CETATE_DEVICE_MAX_PAYLOAD_BYTES)"
+        ),
+    )
+
+
+def outcome_json(outcome: IngestOutcome) -> dict[str, Any]:
+    """What the pipeline stored, as device and dead-letter routes answer it."""
     return {
         "status": outcome.status,
         "entityId": outcome.entity_id,
@@ -121,43 +161,29 @@ async def post_attrs(
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     received_at = utc_now()
-    credentials: DeviceCredentials = request.app.state.device_credentials
     pipeline: IngestPipeline = request.app.state.ingest
-    if not authorization:
-        return _refuse(request, "missing_credentials", Unauthenticated("device token required"))
-    verification = await run_in_threadpool(credentials.verify_http, authorization)
-    identity = verification.identity
-    if identity is None:
-        reason = verification.failure.value if verification.failure else "refused"
-        return _refuse(request, reason, Unauthenticated("invalid device credentials"))
-    if (identity.tenant, identity.device) != (tenant, device):
-        return _refuse(
-            request,
-            "foreign_device",
-            DeviceRefused(
-                "this token belongs to another device; a device may only send its own readings"
-            ),
-        )
+    refused = await authorize_device(
+        request,
+        tenant,
+        device,
+        authorization,
+        foreign="this token belongs to another device; a device may only send its own readings",
+    )
+    if refused is not None:
+        return refused
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if media not in ("application/json", "application/ld+json", "text/plain", ""):
-        return _refuse(
+        return refuse(
             request,
             "unsupported_media_type",
             UnsupportedMediaType(f"send JSON (application/json), not {media!r}"),
         )
-    limit = settings.device_max_payload_bytes
-    body = await _body(request, limit)
-    if body is None:
-        return _refuse(
-            request,
-            "oversized",
-            PayloadTooLarge(
-                f"the request body exceeds {limit} bytes (setting CETATE_DEVICE_MAX_PAYLOAD_BYTES)"
-            ),
-        )
+    body = await limited_body(request, settings)
+    if isinstance(body, Response):
+        return body
     outcome = await pipeline.ingest_async(tenant, device, body, received_at, "http")
     if outcome.accepted:
-        return json_response(_outcome_body(outcome))
+        return json_response(outcome_json(outcome))
     status = _STATUS_OF_REASON.get(outcome.reason or "", 400)
     error = _Rejected(
         status,

@@ -17,25 +17,18 @@ or not. Every error is a ProblemDetails body.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from cetate.api.deps import TENANT_NAME_RE, PrincipalDep, read_body
+from cetate.api.deps import PrincipalDep
+from cetate.api.platform import json_object, tenant_to_read, tenant_to_write
 from cetate.api.responses import json_response
-from cetate.auth.principal import Principal, require_write
-from cetate.config import Settings
-from cetate.errors import (
-    BadRequestData,
-    Forbidden,
-    InvalidRequest,
-    ResourceNotFound,
-    Unauthenticated,
-    UnsupportedMediaType,
-)
+from cetate.auth.principal import Principal
+from cetate.errors import BadRequestData, ResourceNotFound
 from cetate.reactions.rules.alerts import ALERT_CONTEXT
 from cetate.reactions.rules.model import Rule
 from cetate.reactions.rules.service import AlertService, RuleService
@@ -46,28 +39,8 @@ router = APIRouter(tags=["rules"])
 AlertStatusParam = Literal["open", "acknowledged", "resolved"]
 
 
-def _tenant(tenant: str) -> str:
-    if not TENANT_NAME_RE.fullmatch(tenant):
-        raise BadRequestData(
-            f"{tenant!r} is not a tenant name: use 1-63 lowercase letters, digits, '-' and "
-            "'_', starting with a letter or digit"
-        )
-    return tenant
-
-
 def _may_read(principal: Principal, tenant: str) -> str:
-    name = _tenant(tenant)
-    if principal.role_in(name) is None:
-        if not principal.is_authenticated:
-            raise Unauthenticated(f"reading rules and alerts of tenant {name!r} needs credentials")
-        raise Forbidden(f"{principal.name} has no role in tenant {name!r}")
-    return name
-
-
-def _may_write(principal: Principal, tenant: str) -> str:
-    name = _tenant(tenant)
-    require_write(principal, name)
-    return name
+    return tenant_to_read(principal, tenant, reading="rules and alerts of tenant")
 
 
 def _ensure_tenant(request: Request, name: str) -> None:
@@ -85,25 +58,6 @@ def _rules(request: Request) -> RuleService:
 def _alerts(request: Request) -> AlertService:
     service: AlertService = request.app.state.alerts
     return service
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    settings: Settings = request.app.state.settings
-    body = await read_body(request, settings)
-    media_type = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
-        raise UnsupportedMediaType(
-            f"Content-Type {media_type or '(none)'!r} is not supported: send application/json"
-        )
-    if not body.strip():
-        raise InvalidRequest("the request body is empty; a rule (JSON object) is required")
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BadRequestData("the request body must be a JSON object (a rule)")
-    return data
 
 
 def _alert_json(alert: dict[str, Any]) -> dict[str, Any]:
@@ -127,8 +81,8 @@ async def list_rules(tenant: str, principal: PrincipalDep, request: Request) -> 
 
 @router.post("/api/v1/{tenant}/rules", summary="Create a rule", status_code=201)
 async def create_rule(tenant: str, principal: PrincipalDep, request: Request) -> Response:
-    name = _may_write(principal, tenant)
-    document = await _json_object(request)
+    name = tenant_to_write(principal, tenant)
+    document = await json_object(request, kind="rule")
     rule = await run_in_threadpool(lambda: _rules(request).put(name, document, create_only=True))
     return json_response(rule.to_json(), status_code=201)
 
@@ -148,8 +102,8 @@ async def get_rule(
 async def put_rule(
     tenant: str, rule_id: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _may_write(principal, tenant)
-    document = await _json_object(request)
+    name = tenant_to_write(principal, tenant)
+    document = await json_object(request, kind="rule")
     given = document.setdefault("id", rule_id)
     if given != rule_id:
         raise BadRequestData(
@@ -169,7 +123,7 @@ async def put_rule(
 async def delete_rule(
     tenant: str, rule_id: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _may_write(principal, tenant)
+    name = tenant_to_write(principal, tenant)
     if not await run_in_threadpool(_rules(request).delete, name, rule_id):
         raise ResourceNotFound(f"rule {rule_id} does not exist", ruleId=rule_id)
     return Response(status_code=204)
@@ -204,19 +158,27 @@ async def get_alert(
     return json_response(_alert_json(alert))
 
 
+AlertMove = Callable[[AlertService, str, str, str], dict[str, Any]]
+
+
+async def _move_alert(
+    move: AlertMove, tenant: str, alert_id: str, principal: Principal, request: Request
+) -> Response:
+    """Acknowledge or resolve (``move``, an AlertService method) an alert, as ``principal``."""
+    name = tenant_to_write(principal, tenant)
+    alert = await run_in_threadpool(move, _alerts(request), name, alert_id, principal.name)
+    return json_response(_alert_json(alert))
+
+
 @router.post("/api/v1/{tenant}/alerts/{alert_id}/acknowledge", summary="Acknowledge an alert")
 async def acknowledge_alert(
     tenant: str, alert_id: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _may_write(principal, tenant)
-    alert = await run_in_threadpool(_alerts(request).acknowledge, name, alert_id, principal.name)
-    return json_response(_alert_json(alert))
+    return await _move_alert(AlertService.acknowledge, tenant, alert_id, principal, request)
 
 
 @router.post("/api/v1/{tenant}/alerts/{alert_id}/resolve", summary="Resolve an alert")
 async def resolve_alert(
     tenant: str, alert_id: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _may_write(principal, tenant)
-    alert = await run_in_threadpool(_alerts(request).resolve, name, alert_id, principal.name)
-    return json_response(_alert_json(alert))
+    return await _move_alert(AlertService.resolve, tenant, alert_id, principal, request)

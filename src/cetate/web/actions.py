@@ -1,7 +1,7 @@
-"""What the operations pages (devices, dead letters, rules, alerts) share: the message page,
-the checks every state-changing form passes (a tenant, the operator or admin role, the CSRF
-token), the services kept on ``app.state`` and the "not available" answer for a service this
-server does not provide yet."""
+"""What the console pages (entities, and the operations pages: devices, dead letters, rules,
+alerts) share: the message page, the checks every state-changing form passes (a tenant, the
+operator or admin role, the CSRF token), the services kept on ``app.state`` and the "not
+available" answer for a service this server does not provide yet."""
 
 from __future__ import annotations
 
@@ -54,6 +54,20 @@ def unavailable_page(context: ConsoleContext, title_key: str) -> HTMLResponse:
     return message_page(context, 503, title_key, context.t("ops.unavailable"))
 
 
+def read_only(context: ConsoleContext) -> HTMLResponse:
+    return message_page(context, 403, "error.title", context.t("ops.read_only"))
+
+
+def cannot_write(context: ConsoleContext) -> HTMLResponse | None:
+    """Why this session may not open a form that changes data (an HTML answer), or None when
+    it may: the user has a tenant and is an operator or admin there."""
+    if context.tenant is None:
+        return no_tenant(context)
+    if not context.can_write:
+        return read_only(context)
+    return None
+
+
 def refused(context: ConsoleContext, csrf: str) -> HTMLResponse | None:
     """Why a state-changing form of this session may not run (an HTML answer), or None when
     it may: the user has a tenant, is an operator or admin there, and the CSRF token is this
@@ -63,8 +77,32 @@ def refused(context: ConsoleContext, csrf: str) -> HTMLResponse | None:
     if not csrf_ok(context, csrf):
         return message_page(context, 403, "error.title", context.t("form.expired"))
     if not context.can_write:
-        return message_page(context, 403, "error.title", context.t("ops.read_only"))
+        return read_only(context)
     return None
+
+
+def confirm_page(
+    context: ConsoleContext,
+    *,
+    title: str,
+    question: str,
+    action: str,
+    submit: str,
+    cancel_url: str,
+) -> HTMLResponse:
+    """The page that asks before a change that cannot be undone: ``question``, a form that
+    posts ``confirm=yes`` to ``action`` (button ``submit``) and a link back to
+    ``cancel_url``."""
+    return render(
+        context.request,
+        "console/confirm.html",
+        context,
+        title=title,
+        question=question,
+        action=action,
+        submit=submit,
+        cancel_url=cancel_url,
+    )
 
 
 def service(context: ConsoleContext, name: str) -> Any:

@@ -27,6 +27,8 @@ from cetate.web.actions import (
     NO_STORE,
     Unavailable,
     call,
+    cannot_write,
+    confirm_page,
     message_page,
     no_tenant,
     redirect,
@@ -233,6 +235,10 @@ def _commands(context: ConsoleContext, device: str) -> list[dict[str, Any]] | No
     return [_command_row(command) for command in found]
 
 
+def _not_found(context: ConsoleContext, device: str) -> HTMLResponse:
+    return message_page(context, 404, "devices.title", context.t("devices.not_found", id=device))
+
+
 def _device_page(
     context: ConsoleContext,
     device: str,
@@ -246,9 +252,7 @@ def _device_page(
     tenant = tenant_name(context)
     info = _devices(context).get_device(tenant, device)
     if info is None:
-        return message_page(
-            context, 404, "devices.title", context.t("devices.not_found", id=device)
-        )
+        return _not_found(context, device)
     record = _devices(context).credentials.registry.get_credentials(tenant, device)
     return render(
         context.request,
@@ -291,9 +295,7 @@ def rotate_device(
     try:
         issued = _devices(context).rotate(tenant_name(context), device)
     except ResourceNotFound:
-        return message_page(
-            context, 404, "devices.title", context.t("devices.not_found", id=device)
-        )
+        return _not_found(context, device)
     except CetateError as exc:
         return message_page(context, exc.status, "devices.title", exc.detail)
     return _device_page(context, device, issued=_issued(issued))
@@ -301,17 +303,11 @@ def rotate_device(
 
 @router.get("/devices/{device:segment}/revoke", response_class=HTMLResponse)
 def confirm_revoke(context: ConsoleContextDep, device: str) -> Response:
-    if context.tenant is None:
-        return no_tenant(context)
-    if not context.can_write:
-        return message_page(context, 403, "error.title", context.t("ops.read_only"))
+    if (answer := cannot_write(context)) is not None:
+        return answer
     if _devices(context).get_device(tenant_name(context), device) is None:
-        return message_page(
-            context, 404, "devices.title", context.t("devices.not_found", id=device)
-        )
-    return render(
-        context.request,
-        "console/confirm.html",
+        return _not_found(context, device)
+    return confirm_page(
         context,
         title=context.t("devices.revoke"),
         question=context.t("devices.revoke_question", id=device),
@@ -335,9 +331,7 @@ def revoke_device(
     try:
         _devices(context).revoke(tenant_name(context), device)
     except ResourceNotFound:
-        return message_page(
-            context, 404, "devices.title", context.t("devices.not_found", id=device)
-        )
+        return _not_found(context, device)
     except CetateError as exc:
         return message_page(context, exc.status, "devices.title", exc.detail)
     return redirect(device_url(device) + "?done=revoked")

@@ -19,6 +19,7 @@ from cetate.errors import CetateError, Unauthenticated
 from cetate.ngsi.model import LOCATION
 from cetate.ngsi.query_ast import TypeName
 from cetate.store.base import EntityQuery, TemporalQuery, Tenant
+from cetate.web.actions import message_page, no_tenant, redirect
 from cetate.web.i18n import LANGUAGES, Catalog
 from cetate.web.present import (
     Series,
@@ -61,40 +62,17 @@ def entity_url(entity_id: str) -> str:
     return "/entities/" + path_segment(entity_id)
 
 
-def _redirect(path: str) -> RedirectResponse:
-    return RedirectResponse(path, status_code=303)
-
-
 def _signed_in(
     request: Request, codec: SessionCodec, username: str, tenant: str, target: str
 ) -> RedirectResponse:
     """A redirect to ``target`` that sets the session cookie of ``username`` in ``tenant``."""
-    response = _redirect(target)
+    response = redirect(target)
     response.set_cookie(
         SESSION_COOKIE_NAME,
         codec.encode(username, tenant),
         **session_cookie_options(request),  # type: ignore[arg-type]
     )
     return response
-
-
-def _message(
-    context: ConsoleContext, status_code: int, title_key: str, message: str, **values: Any
-) -> HTMLResponse:
-    """The message page: a title (a catalog key) and one message."""
-    return render(
-        context.request,
-        "console/message.html",
-        context,
-        status_code=status_code,
-        title=context.t(title_key),
-        message=message,
-        **values,
-    )
-
-
-def _no_tenant(context: ConsoleContext) -> HTMLResponse:
-    return _message(context, 403, "tenant.label", context.t("tenant.none"))
 
 
 def _filter_params(entity_type: str, q: str) -> dict[str, str]:
@@ -119,14 +97,14 @@ def _filter_query(entity_type: str, q: str, **page: Any) -> EntityQuery:
 def login_page(request: Request, next: str = "/", bye: bool = False) -> Response:
     settings = get_settings(request)
     if settings.open_access:
-        return _redirect(safe_next(next))
+        return redirect(safe_next(next))
     if request.cookies.get(SESSION_COOKIE_NAME) and not bye:
         try:
             console_context(request)
         except Exception:
             log.debug("stale session cookie on the login page", exc_info=True)
         else:
-            return _redirect(safe_next(next))
+            return redirect(safe_next(next))
     notice = Catalog(request_language(request))("logout.done") if bye else None
     return render(request, "console/login.html", next=safe_next(next), notice=notice)
 
@@ -172,13 +150,13 @@ def login_submit(
 def logout(context: ConsoleContextDep, csrf: Annotated[str, Form()] = "") -> Response:
     if not csrf_ok(context, csrf):
         return _expired_form(context)
-    response = _redirect("/login?bye=1")
+    response = redirect("/login?bye=1")
     response.delete_cookie(SESSION_COOKIE_NAME, path="/")
     return response
 
 
 def _expired_form(context: ConsoleContext) -> HTMLResponse:
-    return _message(context, 403, "error.title", context.t("form.expired"))
+    return message_page(context, 403, "error.title", context.t("form.expired"))
 
 
 @router.post("/tenant")
@@ -191,7 +169,7 @@ def switch_tenant(
     if not csrf_ok(context, csrf):
         return _expired_form(context)
     if tenant not in {t.name for t in context.tenants}:
-        return _message(context, 403, "tenant.label", context.t("tenant.forbidden"))
+        return message_page(context, 403, "tenant.label", context.t("tenant.forbidden"))
     codec = context.state.codec(context.store, context.settings)
     # entity pages of one tenant mean nothing in another: go home unless it is a list page
     target = safe_next(next)
@@ -206,7 +184,7 @@ def switch_language(
     lang: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    response = _redirect(safe_next(next))
+    response = redirect(safe_next(next))
     if lang in LANGUAGES:
         response.set_cookie(
             LANGUAGE_COOKIE,
@@ -225,7 +203,7 @@ def switch_language(
 @router.get("/", response_class=HTMLResponse)
 def home(context: ConsoleContextDep) -> Response:
     if context.tenant is None:
-        return _no_tenant(context)
+        return no_tenant(context)
     summaries = context.store.entity_types(context.tenant.name)
     types = sorted(
         (
@@ -261,7 +239,7 @@ def entities(
     page_text: Annotated[str, Query(alias="page")] = "1",
 ) -> Response:
     if context.tenant is None:
-        return _no_tenant(context)
+        return no_tenant(context)
     page = max(1, int(page_text)) if page_text.isdigit() else 1
     error: str | None = None
     rows: list[dict[str, Any]] = []
@@ -328,7 +306,7 @@ def map_page(
     q: str = "",
 ) -> Response:
     if context.tenant is None:
-        return _no_tenant(context)
+        return no_tenant(context)
     params = _filter_params(entity_type, q)
     return render(
         context.request,
@@ -443,13 +421,13 @@ def entity_detail(
     range_name: Annotated[str, Query(alias="range")] = "24h",
 ) -> Response:
     if context.tenant is None:
-        return _no_tenant(context)
+        return no_tenant(context)
     if range_name not in RANGES:
         range_name = "24h"
     request = context.request
     entity = context.store.get_entity(context.tenant.name, entity_id)
     if entity is None:
-        return _message(
+        return message_page(
             context,
             404,
             "entity.title",

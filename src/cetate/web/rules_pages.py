@@ -23,6 +23,8 @@ from cetate.reactions.rules.model import (
 from cetate.web.actions import (
     Unavailable,
     call,
+    cannot_write,
+    confirm_page,
     message_page,
     no_tenant,
     redirect,
@@ -133,11 +135,13 @@ def _editor(
 
 @router.get("/rules/new", response_class=HTMLResponse)
 def new_rule(context: ConsoleContextDep) -> Response:
-    if context.tenant is None:
-        return no_tenant(context)
-    if not context.can_write:
-        return message_page(context, 403, "error.title", context.t("ops.read_only"))
+    if (answer := cannot_write(context)) is not None:
+        return answer
     return _editor(context, json.dumps(EXAMPLE_RULE, indent=2, ensure_ascii=False))
+
+
+def _not_found(context: ConsoleContext, rule_id: str) -> HTMLResponse:
+    return message_page(context, 404, "rules.title", context.t("rules.not_found", id=rule_id))
 
 
 def _get(context: ConsoleContext, rule_id: str) -> Rule | HTMLResponse:
@@ -146,7 +150,7 @@ def _get(context: ConsoleContext, rule_id: str) -> Rule | HTMLResponse:
     except Unavailable:
         return unavailable_page(context, "rules.title")
     if rule is None:
-        return message_page(context, 404, "rules.title", context.t("rules.not_found", id=rule_id))
+        return _not_found(context, rule_id)
     return rule
 
 
@@ -249,16 +253,12 @@ def set_enabled(
 
 @router.get("/rules/{rule_id:segment}/delete", response_class=HTMLResponse)
 def confirm_delete(context: ConsoleContextDep, rule_id: str) -> Response:
-    if context.tenant is None:
-        return no_tenant(context)
-    if not context.can_write:
-        return message_page(context, 403, "error.title", context.t("ops.read_only"))
+    if (answer := cannot_write(context)) is not None:
+        return answer
     found = _get(context, rule_id)
     if isinstance(found, HTMLResponse):
         return found
-    return render(
-        context.request,
-        "console/confirm.html",
+    return confirm_page(
         context,
         title=context.t("rules.delete"),
         question=context.t("rules.delete_question", id=rule_id),
@@ -284,5 +284,5 @@ def delete_rule(
     except Unavailable:
         return unavailable_page(context, "rules.title")
     if not deleted:
-        return message_page(context, 404, "rules.title", context.t("rules.not_found", id=rule_id))
+        return _not_found(context, rule_id)
     return redirect("/rules?done=deleted")

@@ -142,6 +142,18 @@ def test_builtin_broker(database_url: str, store: ContextStore) -> None:
         run(scenario(client, app, port, secrets), timeout=40)
 
 
+def _mosquitto_settings(database_url: str, port: int) -> Settings:
+    """The application with Mosquitto at ``port`` as its external broker (service account)."""
+    return Settings(
+        database_url=database_url,
+        open_access=True,
+        mqtt_builtin=False,
+        mqtt_external_url=f"mqtt://{SERVICE_USERNAME}:{SERVICE_PASSWORD}@127.0.0.1:{port}",
+        notification_worker=False,
+        scheduler=False,
+    )
+
+
 def test_mosquitto(
     database_url: str, store: ContextStore, mosquitto_factory: MosquittoFactory
 ) -> None:
@@ -151,15 +163,7 @@ def test_mosquitto(
         passwords={SERVICE_USERNAME: SERVICE_PASSWORD, **passwords},
         acl=mosquitto_acl(SERVICE_USERNAME),
     )
-    settings = Settings(
-        database_url=database_url,
-        open_access=True,
-        mqtt_builtin=False,
-        mqtt_external_url=f"mqtt://{SERVICE_USERNAME}:{SERVICE_PASSWORD}@127.0.0.1:{server.port}",
-        notification_worker=False,
-        scheduler=False,
-    )
-    app = create_app(settings, store)
+    app = create_app(_mosquitto_settings(database_url, server.port), store)
     with TestClient(app) as client:
         run(scenario(client, app, server.port, secrets), timeout=40)
 
@@ -194,15 +198,7 @@ def test_queued_command_survives_restart(
 
     run(subscribe_and_leave())
     queued = CommandService(store).send("cluj", "lamp-1", "dim", 7)
-    settings = Settings(
-        database_url=database_url,
-        open_access=True,
-        mqtt_builtin=False,
-        mqtt_external_url=f"mqtt://{SERVICE_USERNAME}:{SERVICE_PASSWORD}@127.0.0.1:{server.port}",
-        notification_worker=False,
-        scheduler=False,
-    )
-    app = create_app(settings, store)
+    app = create_app(_mosquitto_settings(database_url, server.port), store)
     with TestClient(app) as client:
 
         async def come_back() -> None:

@@ -36,6 +36,7 @@ from cetate.ingest.mqtt.topics import Channel, format_topic
 from cetate.ngsi.timestamps import utc_now
 from cetate.reactions.commands.model import device_message
 from cetate.reactions.commands.service import DELIVERY_QUEUE, CommandService
+from cetate.reactions.rounds import RoundLoop
 from cetate.store.base import QueueItem
 
 logger = logging.getLogger(__name__)
@@ -83,60 +84,27 @@ class CommandDispatcher:
         self.stats = DispatcherStats()
         self._client: aiomqtt.Client | None = None
         self._exit: contextlib.AsyncExitStack | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stopping: asyncio.Event | None = None
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._rounds = RoundLoop(
+            f"cetate-{self.worker_id}",
+            self.run_once,
+            poll_interval=poll_interval,
+            failure="command dispatcher round failed; trying again",
+            log=logger,
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
-        if self._task is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        self._wake = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name=f"cetate-{self.worker_id}")
+        self._rounds.start()
 
     def wake(self) -> None:
         """Look at the queue now (thread-safe; a no-op when not running)."""
-        loop, wake = self._loop, self._wake
-        if loop is None or wake is None or loop.is_closed():
-            return
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(wake.set)
+        self._rounds.wake()
 
     async def stop(self) -> None:
         """Stop after the current round; claimed, unsent items are claimed again when their
         lease runs out."""
-        task = self._task
-        if task is not None and self._stopping is not None and self._wake is not None:
-            self._stopping.set()
-            self._wake.set()
-            try:
-                await asyncio.wait_for(task, timeout=self.publish_timeout + 5)
-            except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._task = None
-        self._loop = None
+        await self._rounds.stop(timeout=self.publish_timeout + 5)
         await self._disconnect()
-
-    async def _run(self) -> None:
-        assert self._stopping is not None
-        assert self._wake is not None
-        while not self._stopping.is_set():
-            handled = 0
-            try:
-                handled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("command dispatcher round failed; trying again")
-            if handled == 0 and not self._stopping.is_set():
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
     # -- one round ----------------------------------------------------------------------------
     async def run_once(self) -> int:

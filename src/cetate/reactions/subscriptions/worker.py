@@ -48,6 +48,7 @@ from cetate.ngsi.timestamps import format_datetime, utc_now
 from cetate.reactions.delivery.http import HttpSender
 from cetate.reactions.delivery.mqtt import MqttSender
 from cetate.reactions.delivery.outcome import DeliveryOutcome, retry_delay
+from cetate.reactions.rounds import RoundLoop
 from cetate.reactions.subscriptions.matching import entity_selected, periodic_due, throttled
 from cetate.reactions.subscriptions.model import Subscription
 from cetate.reactions.subscriptions.notification import (
@@ -124,69 +125,38 @@ class NotificationWorker:
         self._http = http
         self._owns_http = http is None
         self._mqtt = mqtt
-        self._task: asyncio.Task[None] | None = None
-        self._stopping: asyncio.Event | None = None
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._rounds = RoundLoop(
+            f"cetate-{self.worker_id}",
+            self._round,
+            poll_interval=poll_interval,
+            failure="notification worker round failed; trying again",
+            log=logger,
+        )
         self._last_sent: dict[tuple[str, str], datetime] = {}
         self._next_periodic = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
         """Start the loop as a task of the running event loop."""
-        if self._task is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        self._wake = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name=f"cetate-{self.worker_id}")
+        self._rounds.start()
 
     def wake(self) -> None:
         """Poll the queue now (thread-safe; a no-op when not running)."""
-        loop, wake = self._loop, self._wake
-        if loop is None or wake is None or loop.is_closed():
-            return
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(wake.set)
+        self._rounds.wake()
 
     async def stop(self) -> None:
         """Stop after the current round; claimed but unsent items stay in the queue and are
         claimed again once their lease runs out."""
-        task = self._task
-        if task is not None and self._stopping is not None:
-            self._stopping.set()
-            if self._wake is not None:
-                self._wake.set()
-            try:
-                await asyncio.wait_for(task, timeout=40)
-            except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._task = None
-        self._loop = None
+        await self._rounds.stop(timeout=40)
         if self._http is not None and self._owns_http:
             await self._http.aclose()
             self._http = None
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.store.release_lease, PERIODIC_LEASE, self.worker_id)
 
-    async def _run(self) -> None:
-        assert self._stopping is not None
-        assert self._wake is not None
-        while not self._stopping.is_set():
-            handled = 0
-            try:
-                await self._maybe_schedule_periodic()
-                handled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("notification worker round failed; trying again")
-            if handled == 0 and not self._stopping.is_set():
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+    async def _round(self) -> int:
+        await self._maybe_schedule_periodic()
+        return await self.run_once()
 
     # -- one round ----------------------------------------------------------------------------
     async def run_once(self) -> int:
