@@ -1151,7 +1151,16 @@ CONSOLE_OPERATIONS_PAGES: Final = (
 """checked by test_console_operations_pages_show_the_session_tenant_only"""
 
 
-NOT_TENANT_DATA: Final = ("/health", "/login", "/openapi.json", "/docs", "/docs/oauth2-redirect")
+NOT_TENANT_DATA: Final = (
+    "/health",
+    "/login",
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/air",  # a redirect to the default tenant's page
+    "/citizens/static/{name}",  # the domains' static files
+    "/environment-assets/air.js",
+)
 ISOLATION_TESTED_ELSEWHERE: Final = (
     # tests/api/test_dead_letters.py
     "/api/v1/{tenant}/dead-letters",
@@ -1180,6 +1189,24 @@ ISOLATION_TESTED_ELSEWHERE: Final = (
     "/open311/v2/{rest}",
     "/api/v1/{tenant}/citizens/requests/{request_id}",
     "/api/v1/{tenant}/citizens/api-keys",
+    # tests/domains/citizens/test_tenant_isolation.py
+    "/api/v1/{tenant}/citizens/departments",
+    "/api/v1/{tenant}/citizens/requests",
+    "/api/v1/{tenant}/citizens/track/{token}",
+    "/citizens/inbox",
+    "/citizens/inbox/{request_id}",
+    "/city/{tenant}",
+    "/city/{tenant}/map",
+    "/city/{tenant}/map.geojson",
+    "/city/{tenant}/report",
+    "/city/{tenant}/track/{token}",
+    # tests/domains/environment/test_pages.py::test_only_public_data_without_login and
+    # ::test_a_station_is_found_only_in_its_own_tenant
+    "/air/{tenant}",
+    "/air/{tenant}/station/{station_id}",
+    "/air/{tenant}/station/{station_id}/compliance/{year}",
+    "/api/environment/{tenant}/hourly.csv",
+    "/api/environment/{tenant}/hourly.geojson",
 )
 """tenant data outside /ngsi-ld/v1 with isolation tests of their own (the files named)"""
 

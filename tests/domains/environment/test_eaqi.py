@@ -10,7 +10,7 @@ from cetate.domains.environment.advice import advice
 from cetate.domains.environment.errors import EnvironmentInputError
 
 # Written out from the EEA tables (not read from the data files), so a wrong data file fails.
-EXPECTED = {
+EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "eea-2024": {
         "pm25": (5, 15, 50, 90, 140),
         "pm10": (15, 45, 120, 195, 270),

@@ -7,14 +7,16 @@ Plugged in through the ``cetate.domains`` entry point ``citizens``
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from importlib import resources
 from typing import Final
 
 from fastapi import APIRouter, FastAPI
 
-from cetate.web.registry import ConsoleDomain
+from cetate.web.registry import ConsoleDomain, NavEntry
 
 EMAIL_JOB: Final = "citizens.email"
 EMAIL_EVERY: Final = timedelta(seconds=5)
@@ -44,12 +46,38 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def console_domain() -> ConsoleDomain:
-    """The domain as the console registry loads it: the Open311 API and the staff API (pages
-    come later), and its scheduler job (registered when the application starts)."""
-    from cetate.domains.citizens import open311_api, staff_api
+def _messages() -> dict[str, dict[str, str]]:
+    """The pages' texts per language (``messages/ro.json``, ``messages/en.json``)."""
+    folder = resources.files(__name__).joinpath("messages")
+    return {
+        lang: json.loads(folder.joinpath(f"{lang}.json").read_text(encoding="utf-8"))
+        for lang in ("ro", "en")
+    }
 
+
+def console_domain() -> ConsoleDomain:
+    """The domain as the console registry loads it: the Open311 API, the staff API, the
+    residents' pages (report form, tracking page, public map), the staff inbox, its texts and
+    templates, and its scheduler job (registered when the application starts)."""
+    from cetate.domains.citizens import inbox_pages, open311_api, portal_pages, staff_api
+    from cetate.domains.citizens.page_support import TEMPLATES_DIR
+
+    messages = _messages()
     router = APIRouter(lifespan=_lifespan)
     router.include_router(staff_api.router)
     router.include_router(open311_api.router)
-    return ConsoleDomain(name="citizens", router=router)
+    router.include_router(portal_pages.router)
+    router.include_router(inbox_pages.router)
+    return ConsoleDomain(
+        name="citizens",
+        nav=[
+            NavEntry(
+                path="/citizens/inbox",
+                labels={lang: texts["citizens.nav.inbox"] for lang, texts in messages.items()},
+                icon="✎",
+            )
+        ],
+        router=router,
+        templates_dir=TEMPLATES_DIR,
+        messages=messages,
+    )

@@ -10,8 +10,14 @@ from typing import Any, Final
 
 from cetate.domains.citizens import entity as model
 from cetate.domains.citizens import workflow
-from cetate.domains.citizens.reports import ReportService
-from cetate.domains.citizens.status import WORKFLOW_STATUSES, WorkflowStatus
+from cetate.domains.citizens.moderation import ATTRIBUTE as MODERATION
+from cetate.domains.citizens.reports import ReportService, moderation_state
+from cetate.domains.citizens.status import (
+    FINISHED,
+    WORKFLOW_STATUSES,
+    IllegalTransition,
+    WorkflowStatus,
+)
 from cetate.errors import BadRequestData
 from cetate.ngsi.query_ast import TypeName
 from cetate.ngsi.query_language import map_attribute_names, parse_q
@@ -19,6 +25,7 @@ from cetate.ngsi.representation import expand_attributes
 from cetate.ngsi.timestamps import format_datetime
 from cetate.store.base import EntityQuery
 
+MODERATION_STATES: Final = ("pending", "approved", "rejected")
 STAFF_ROLES: Final = ("operator", "admin")
 SCAN_BATCH: Final = 500
 
@@ -137,6 +144,8 @@ class StaffFilter:
     department: str | None = None
     assignee: str | None = None
     overdue: bool | None = None
+    moderation: str | None = None
+    """``pending`` (waiting for a moderator), ``approved`` or ``rejected``"""
     page: int = 1
     page_size: int = 100
 
@@ -167,6 +176,12 @@ def _scan(reports: ReportService, tenant: str, where: StaffFilter) -> Iterator[d
         terms.append("workflowStatus==" + ",".join(f'"{s}"' for s in statuses))
     if where.department is not None:
         terms.append(f'department=="{where.department}"')
+    if where.moderation is not None:
+        if where.moderation not in MODERATION_STATES:
+            raise BadRequestData(
+                f"moderation {where.moderation!r} is not one of {', '.join(MODERATION_STATES)}"
+            )
+        terms.append(f'{MODERATION}=="{where.moderation}"')
     q = (
         map_attribute_names(parse_q(";".join(terms)), reports.context.expand_term)
         if terms
@@ -202,3 +217,65 @@ def list_reports(
     ]
     start = (where.page - 1) * where.page_size
     return rows[start : start + where.page_size], len(rows)
+
+
+def moderate(
+    reports: ReportService,
+    tenant: str,
+    request_id: str,
+    decision: str,
+    author: str,
+    *,
+    reason: str | None = None,
+    description: str | None = None,
+    tracking_base: str | None = None,
+) -> dict[str, Any]:
+    """A moderator's decision on a report waiting for one: ``approve`` makes it public
+    (``description``, when given, replaces the text first, e.g. with the phone number
+    removed); ``reject`` keeps it hidden and rejects the report with ``reason`` (the reporter
+    is e-mailed). 409 when the report is not waiting for a moderator."""
+    current = reports.key_values(reports.entity(tenant, request_id))
+    if decision not in ("approve", "reject"):
+        raise BadRequestData(f"decision {decision!r} must be approve or reject")
+    if moderation_state(current) != "pending":
+        raise IllegalTransition(
+            f"report {request_id} is not waiting for a moderator "
+            f"(moderation: {moderation_state(current)})"
+        )
+    now = reports.clock()
+    attrs: dict[str, Any] = {
+        MODERATION: {
+            "type": "Property",
+            "value": "approved" if decision == "approve" else "rejected",
+        }
+    }
+    if decision == "approve" and description is not None:
+        limit = reports.config.limits.max_description
+        if len(description) > limit:
+            raise BadRequestData(f"description has {len(description)} characters; at most {limit}")
+        attrs["description"] = {"type": "Property", "value": description}
+    if decision == "reject" and (not reason or not reason.strip()):
+        raise BadRequestData("reason is required to reject: why the report is not published")
+    reports.entities.append_attributes(
+        tenant, model.entity_id(request_id), expand_attributes(attrs, reports.context)
+    )
+    stamp = format_datetime(now)
+
+    def change(data: dict[str, Any]) -> None:
+        entry = data.get("moderation") or {"flags": [], "decisions": []}
+        entry.setdefault("decisions", []).append(
+            {"at": stamp, "author": author, "decision": decision, "reason": reason}
+        )
+        data["moderation"] = entry
+
+    workflow.update(reports.store, tenant, request_id, change)
+    if decision == "reject" and model.workflow_status(current) not in FINISHED:
+        reports.change_status(
+            tenant,
+            request_id,
+            "rejected",
+            reason=reason,
+            author=author,
+            tracking_base=tracking_base,
+        )
+    return reports.staff_view(tenant, request_id)

@@ -35,8 +35,9 @@ from cetate.domains.citizens.api_keys import authenticate_key
 from cetate.domains.citizens.config import LANGUAGES, Service, pick
 from cetate.domains.citizens.errors import Open311Error, bad_request, from_cetate_error, not_found
 from cetate.domains.citizens.formats import Format, render, render_error
+from cetate.domains.citizens.intake import accept_report
 from cetate.domains.citizens.media import load_media
-from cetate.domains.citizens.photos import Photo, PhotoTooLarge, process_photo
+from cetate.domains.citizens.photos import PhotoTooLarge
 from cetate.domains.citizens.reports import (
     MAX_IDS,
     Open311Status,
@@ -44,7 +45,6 @@ from cetate.domains.citizens.reports import (
     check_service_codes,
 )
 from cetate.domains.citizens.runtime import CitizensRuntime, get_runtime
-from cetate.domains.citizens.submission import check_submission
 from cetate.errors import CetateError
 from cetate.ngsi.timestamps import parse_datetime
 
@@ -178,7 +178,7 @@ def _split(name: str) -> tuple[str, str]:
 # -- requests: POST ---------------------------------------------------------------------------
 
 
-async def _read_form(request: Request, limit: int) -> FormData:
+async def read_form(request: Request, limit: int) -> FormData:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in FORM_TYPES:
         raise Open311Error(
@@ -228,7 +228,7 @@ async def post_request(fmt: str, request: Request) -> Response:
     async def work(f: Format) -> Response:
         runtime = get_runtime(request)
         limits = runtime.config.limits
-        form = await _read_form(request, limits.max_photo_bytes + FORM_OVERHEAD)
+        form = await read_form(request, limits.max_photo_bytes + FORM_OVERHEAD)
         fields, pairs = _first_fields(form)
         api_key = fields.get("api_key") or request.query_params.get("api_key") or ""
         key = await run_in_threadpool(authenticate_key, runtime.store, api_key.strip())
@@ -243,30 +243,14 @@ async def post_request(fmt: str, request: Request) -> Response:
         upload = form.get("media")
         media = await upload.read() if isinstance(upload, UploadFile) else None
         await form.close()
-        code = fields.get("service_code", "").strip()
-        submission = check_submission(
+        created = await accept_report(
+            runtime,
+            tenant,
             fields,
             pairs,
-            runtime.config.service(tenant, code),
-            limits,
-            has_media_file=media is not None,
-        )
-        photo: Photo | None = None
-        if media is not None:
-            photo = await run_in_threadpool(
-                process_photo,
-                media,
-                max_bytes=limits.max_photo_bytes,
-                max_dimension=limits.max_photo_dimension,
-                max_pixels=limits.max_photo_pixels,
-            )
-        created = await run_in_threadpool(
-            runtime.reports.submit,
-            tenant,
-            submission,
+            media,
             jurisdiction_id=jurisdiction or tenant,
-            photo=photo,
-            media_base_url=str(request.base_url).rstrip("/") + PREFIX + "/media",
+            base_url=str(request.base_url),
             language=_language(request, runtime),
         )
         body = [

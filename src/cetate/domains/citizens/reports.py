@@ -29,6 +29,8 @@ from cetate.domains.citizens.config import LANGUAGES, SERVICE_CODE_RE, CitizensC
 from cetate.domains.citizens.duplicates import find_original
 from cetate.domains.citizens.errors import bad_request, not_found
 from cetate.domains.citizens.media import delete_media, save_photo
+from cetate.domains.citizens.moderation import ATTRIBUTE as MODERATION
+from cetate.domains.citizens.moderation import screen_all
 from cetate.domains.citizens.notifications import enqueue_status_emails
 from cetate.domains.citizens.photos import Photo
 from cetate.domains.citizens.reporters import load_reporter, save_reporter
@@ -163,6 +165,8 @@ class ReportService:
         )
         if found_route is not None:
             payload.update(model.department_attrs(found_route.department, self.config))
+        flags = screen_all(submission.description, submission.address_string)
+        payload[MODERATION] = {"type": "Property", "value": "pending" if flags else "approved"}
         if original is not None:
             payload[model.DUPLICATE_OF] = {
                 "type": "Relationship",
@@ -187,6 +191,7 @@ class ReportService:
         if found_route is not None:
             data["department"] = found_route.department.id
             data["routedBy"] = found_route.routed_by
+        data["moderation"] = {"flags": [f.as_json() for f in flags], "decisions": []}
         self.store.put_record(tenant, workflow.KIND, request_id, data, expected_version=None)
         return Created(request_id, token, media_url)
 
@@ -282,9 +287,26 @@ class ReportService:
     _key_values = key_values
 
     def get(self, tenant: str, request_id: str) -> dict[str, Any] | None:
-        """One report as Open311 shows it, or None."""
+        """One report as Open311 shows it, or None (also while it waits for a moderator or
+        after a moderator rejected it: not public)."""
         entity = self._entity(tenant, request_id)
-        return None if entity is None else model.to_open311(self._key_values(entity))
+        if entity is None:
+            return None
+        key_values = self._key_values(entity)
+        return model.to_open311(key_values) if public(key_values) else None
+
+    def get_any(self, tenant: str, request_id: str) -> dict[str, Any] | None:
+        """One report as Open311 shows it, public or not (the reporter's tracking page),
+        with ``moderation``; None when there is no such report."""
+        entity = self._entity(tenant, request_id)
+        if entity is None:
+            return None
+        key_values = self._key_values(entity)
+        return {
+            **model.to_open311(key_values),
+            "workflow_status": model.workflow_status(key_values),
+            "moderation": moderation_state(key_values),
+        }
 
     def staff_view(self, tenant: str, request_id: str) -> dict[str, Any]:
         """A report for staff: the Open311 view, the workflow status and the reporter."""
@@ -316,6 +338,7 @@ class ReportService:
         return {
             **view,
             "workflow_status": status,
+            "moderation": moderation_state(key_values),
             "entity_id": model.entity_id(request_id),
             "department": data.get("department"),
             "routed_by": data.get("routedBy"),
@@ -334,7 +357,7 @@ class ReportService:
         return str(record.data["requestId"])
 
     def _query_text(self, where: RequestFilter) -> str | None:
-        terms: list[str] = []
+        terms: list[str] = [f'{MODERATION}=="approved"']
         if where.service_codes:
             terms.append("service_code==" + ",".join(f'"{c}"' for c in where.service_codes))
         if where.statuses:
@@ -354,11 +377,12 @@ class ReportService:
         if where.service_request_ids:
             ids = [i for i in where.service_request_ids if i.isdigit() and len(i) <= 10]
             found = self.store.get_entities(tenant, [model.entity_id(i) for i in ids])
-            rows = [
-                model.to_open311(self._key_values(found[model.entity_id(i)]))
+            views = [
+                self._key_values(found[model.entity_id(i)])
                 for i in ids
                 if model.entity_id(i) in found
             ]
+            rows = [model.to_open311(kv) for kv in views if public(kv)]
             return Page(rows, len(rows))
         text = self._query_text(where)
         q = map_attribute_names(parse_q(text), self.context.expand_term) if text else None
@@ -374,6 +398,17 @@ class ReportService:
         )
         rows = [model.to_open311(self._key_values(e)) for e in result.entities]
         return Page(rows, result.total or 0)
+
+
+def moderation_state(key_values: dict[str, Any]) -> str:
+    """A report's moderation state (``approved`` for reports older than moderation)."""
+    value = key_values.get(MODERATION)
+    return value if value in ("pending", "rejected") else "approved"
+
+
+def public(key_values: dict[str, Any]) -> bool:
+    """Whether the public may see a report (not waiting for, or rejected by, a moderator)."""
+    return moderation_state(key_values) == "approved"
 
 
 def check_service_codes(codes: Sequence[str]) -> tuple[str, ...]:

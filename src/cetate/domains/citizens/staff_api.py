@@ -6,7 +6,8 @@
   ``{"status": "acknowledged" | "in_progress" | "resolved" | "closed" | "rejected" | "reopen",
   "note": "public note", "reason": "why (required to reject)"}``; an illegal move is 409;
 * ``GET /api/v1/{tenant}/citizens/requests`` — reports for staff, with ``status`` (workflow
-  statuses, comma list), ``department``, ``assignee``, ``overdue=true|false``, ``page``,
+  statuses, comma list), ``department``, ``assignee``, ``overdue=true|false``,
+  ``moderation=pending|approved|rejected``, ``page``,
   ``page_size``; total in ``X-Total-Count``;
 * ``POST …/requests/{id}/department`` ``{"department": "roads"}`` — route to a department;
 * ``POST …/requests/{id}/assign`` ``{"assignee": "maria"}`` (``null`` unassigns);
@@ -14,6 +15,9 @@
 * ``POST …/requests/{id}/updates`` ``{"note": "…"}`` — public update;
 * ``POST …/requests/{id}/merge`` ``{"into": "12"}`` (default: the likely original) and
   ``POST …/requests/{id}/split`` — duplicates;
+* ``POST …/requests/{id}/moderation`` ``{"decision": "approve" | "reject", "reason": "…",
+  "description": "redacted text"}`` — a moderator's decision (see
+  :mod:`~cetate.domains.citizens.moderation`);
 * ``GET /api/v1/{tenant}/citizens/departments`` — the tenant's departments;
 * ``GET /api/v1/{tenant}/citizens/track/{token}`` — the public tracking data (no
   credentials: the token is the secret);
@@ -25,10 +29,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from cetate.api.deps import TENANT_NAME_RE, PayloadDep, PrincipalDep
 from cetate.api.responses import json_response
@@ -146,6 +151,7 @@ async def staff_requests(tenant: str, principal: PrincipalDep, request: Request)
         department=request.query_params.get("department") or None,
         assignee=request.query_params.get("assignee") or None,
         overdue=_query_bool(request, "overdue"),
+        moderation=request.query_params.get("moderation") or None,
         page=_query_int(request, "page", 1, 1_000_000),
         page_size=_query_int(request, "page_size", 100, runtime.config.limits.max_page_size),
     )
@@ -298,6 +304,10 @@ async def departments(tenant: str, principal: PrincipalDep, request: Request) ->
 @router.get("/api/v1/{tenant}/citizens/track/{token}", summary="Track a report (public)")
 async def tracking(tenant: str, token: str, request: Request) -> Response:
     name = _tenant(tenant)
+    accept = request.headers.get("accept", "")
+    if "text/html" in accept and "application/json" not in accept:
+        # a person following the e-mail's link in a browser gets the tracking page
+        return RedirectResponse(f"/city/{quote(name)}/track/{quote(token)}", status_code=303)
     runtime = get_runtime(request)
     return json_response(await run_in_threadpool(track, runtime.reports, name, token))
 
@@ -331,3 +341,32 @@ async def delete_api_key(
     runtime = get_runtime(request)
     key = await run_in_threadpool(revoke_key, runtime.store, name, key_id)
     return json_response(key.as_json())
+
+
+@router.post(
+    "/api/v1/{tenant}/citizens/requests/{request_id}/moderation",
+    summary="Approve or reject a report waiting for a moderator",
+)
+async def moderate(
+    tenant: str, request_id: str, principal: PrincipalDep, payload: PayloadDep, request: Request
+) -> Response:
+    name = _writer(principal, tenant)
+    body = payload.object()
+    decision = _required_text(body, "decision", "approve or reject").strip()
+    description = body.get("description")
+    if description is not None and not isinstance(description, str):
+        raise BadRequestData("description must be a string (the text to publish)")
+    runtime = get_runtime(request)
+    view = await run_in_threadpool(
+        lambda: desk.moderate(
+            runtime.reports,
+            name,
+            request_id,
+            decision,
+            principal.name,
+            reason=_optional_text(body, "reason"),
+            description=description,
+            tracking_base=_tracking_base(request, name),
+        )
+    )
+    return json_response(view)

@@ -13,7 +13,7 @@ from cetate.errors import ResourceNotFound
 
 
 def _public(reports: ReportService, tenant: str, request_id: str) -> dict[str, Any]:
-    view = reports.get(tenant, request_id)
+    view = reports.get_any(tenant, request_id)
     if view is None:
         raise ResourceNotFound("no report for this tracking link")
     data = workflow.load(reports.store, tenant, request_id)

@@ -8,11 +8,30 @@ The computational core, pure and data-driven:
 * :mod:`.compliance` — EU limit values (Directive 2008/50/EC, Directive (EU) 2024/2881) per
   station and calendar year, rendered by :mod:`.report_render` as CSV or HTML;
 * :mod:`.bathing` — Directive 2006/7/EC Annex II bathing-water classes;
-* :mod:`.store_input` — hourly series read from a tenant's AirQualityObserved history.
+* :mod:`.store_input` — hourly series read from a tenant's AirQualityObserved history;
+* :mod:`.water` — water-quality threshold sets turned into rules (breaches become Alerts);
+* :mod:`.station_status` — station status (online, stale, faulty sensor);
+* :mod:`.simulator` — realistic diurnal series for a city's stations (demo and tests);
+* :mod:`.fast` — the same index and compliance, vectorised with numpy (benchmarks/aq_year.py);
+* :mod:`.pages` — the public air pages and open-data downloads (:mod:`.console`).
 
 Tables and limit values are data files in ``data/`` with a version key and their source.
-Plugged in through the ``cetate.domains`` entry point ``environment``; it has no console part
-yet (pages come later). See docs/domains/environment.md.
+Plugged in through the ``cetate.domains`` entry point ``environment``, which names this
+module: its :data:`console` attribute is the console part (loaded lazily, when the registry
+calls it). See docs/domains/environment.md.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cetate.web.registry import ConsoleDomain
+
+
+def console() -> ConsoleDomain:
+    """The console part (the registry calls this; the import is deferred so that the pure
+    modules do not pull in the web stack)."""
+    from cetate.domains.environment.console import console_domain
+
+    return console_domain()
