@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -680,6 +681,36 @@ def devices_mosquitto_sync(
 
 
 app.command("loadtest")(loadtest)
+
+
+def add_domain_commands(root: typer.Typer, eps: Iterable[EntryPoint] | None = None) -> list[str]:
+    """Every domain of the ``cetate.domains`` entry-point group whose object has a ``cli``
+    attribute (a :class:`typer.Typer`, or a callable returning one) adds its commands under
+    the entry point's name (``cetate environment simulate``). A domain that fails to load is
+    reported on stderr and skipped: one broken plug-in never takes the CLI down. Returns the
+    names added."""
+    from importlib.metadata import entry_points
+
+    added: list[str] = []
+    for ep in entry_points(group="cetate.domains") if eps is None else eps:
+        try:
+            commands = getattr(ep.load(), "cli", None)
+            if callable(commands) and not isinstance(commands, typer.Typer):
+                commands = commands()
+        except Exception as exc:  # a plug-in's failure of any kind
+            err.print(
+                f"[yellow]warning:[/] domain {escape(ep.name)!r} not loaded: {escape(str(exc))}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            continue
+        if isinstance(commands, typer.Typer):
+            root.add_typer(commands, name=ep.name)
+            added.append(ep.name)
+    return added
+
+
+add_domain_commands(app)
 
 
 def main() -> None:  # pragma: no cover - the console script calls ``app`` directly

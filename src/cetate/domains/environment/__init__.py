@@ -18,7 +18,8 @@ The computational core, pure and data-driven:
 Tables and limit values are data files in ``data/`` with a version key and their source.
 Plugged in through the ``cetate.domains`` entry point ``environment``, which names this
 module: its :data:`console` attribute is the console part (loaded lazily, when the registry
-calls it). See docs/domains/environment.md.
+calls it) and its :data:`cli` the commands ``cetate environment …``. See
+docs/domains/environment.md.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import typer
+
     from cetate.web.registry import ConsoleDomain
 
 
@@ -35,3 +38,10 @@ def console() -> ConsoleDomain:
     from cetate.domains.environment.console import console_domain
 
     return console_domain()
+
+
+def cli() -> typer.Typer:
+    """The domain's commands, ``cetate environment …`` (the CLI calls this)."""
+    from cetate.domains.environment.commands import cli_app
+
+    return cli_app
