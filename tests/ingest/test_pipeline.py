@@ -223,7 +223,7 @@ def test_handle_mqtt_keeps_device_order(world: DeviceWorld) -> None:
 
     async def run() -> None:
         tasks = [
-            asyncio.create_task(
+            asyncio.ensure_future(
                 pipeline.handle_mqtt(
                     ReceivedMessage(
                         "cluj", "bin-1", msg(f=i, ts=TS + i), "cetate/cluj/bin-1/attrs", i, NOW
@@ -340,7 +340,7 @@ def test_handlers_return_only_after_the_commit(world: DeviceWorld) -> None:
 
     async def run() -> None:
         tasks = [
-            asyncio.create_task(pipeline.handle_mqtt(_received(d, i, f=i, ts=TS + i)))
+            asyncio.ensure_future(pipeline.handle_mqtt(_received(d, i, f=i, ts=TS + i)))
             for i in range(10)
             for d in ("bin-1", "bin-2")
         ]
@@ -443,3 +443,72 @@ def test_a_batch_write_that_raises_is_redone_one_message_at_a_time(
     assert [(d.device, d.source, d.reason) for d in letters] == [
         ("bin-2", "http", "internal_error")
     ]
+
+
+def _commit(pipeline: IngestPipeline, *messages: ReceivedMessage) -> None:
+    """One group commit of ``messages`` through the MQTT entry point."""
+
+    async def run() -> None:
+        await asyncio.gather(*(pipeline.handle_mqtt(m) for m in messages))
+
+    asyncio.run(run())
+
+
+def test_a_profile_change_applies_from_the_next_group_commit(world: DeviceWorld) -> None:
+    world.provision("cluj", "bin-1")
+    _commit(world.pipeline, _received("bin-1", 1, f=10, t=20, ts=TS))
+    misses = world.pipeline.records.misses
+    _commit(world.pipeline, _received("bin-1", 2, f=11, t=20, ts=TS + 1))
+    assert world.pipeline.records.misses == misses  # device and profile from memory
+    fahrenheit = {
+        **BIN_PROFILE,
+        "measurements": [
+            BIN_PROFILE["measurements"][0],
+            {"key": "t", "attribute": "temperature", "unitCode": "FAH"},
+        ],
+    }
+    world.devices.put_profile("cluj", fahrenheit)
+    _commit(world.pipeline, _received("bin-1", 3, f=12, t=70, ts=TS + 2))
+    entity = world.store.get_entity("cluj", BIN_1)
+    assert entity is not None
+    assert (entity[TEMPERATURE][0]["value"], entity[TEMPERATURE][0]["unitCode"]) == (70, "FAH")
+
+
+def test_a_device_registered_after_its_messages_were_refused_is_stored(
+    world: DeviceWorld,
+) -> None:
+    _commit(world.pipeline, _received("late", 1, f=10, ts=TS))
+    _commit(world.pipeline, _received("late", 2, f=11, ts=TS + 1))
+    reasons = [d.reason for d in world.store.list_dead_letters("cluj")]
+    assert reasons == ["unknown_device", "unknown_device"]
+    world.provision("cluj", "late")
+    _commit(world.pipeline, _received("late", 3, f=12, ts=TS + 2))
+    late = "urn:ngsi-ld:WasteContainer:late"
+    assert history(world.store, "cluj", late, FILLING_LEVEL) == [0.12]
+
+
+def test_a_batch_reads_its_entities_in_one_query(world: DeviceWorld) -> None:
+    for device in ("bin-1", "bin-2", "bin-3"):
+        world.provision("cluj", device)
+        world.pipeline.ingest("cluj", device, msg(f=1, ts=TS), NOW, "mqtt")
+    single: list[str] = []
+    many: list[list[str]] = []
+    real_one, real_many = world.store.get_entity, world.store.get_entities
+
+    def get_entity(tenant: str, entity_id: str) -> Any:
+        single.append(entity_id)
+        return real_one(tenant, entity_id)
+
+    def get_entities(tenant: str, entity_ids: Any) -> Any:
+        many.append(sorted(entity_ids))
+        return real_many(tenant, entity_ids)
+
+    world.store.get_entity = get_entity  # type: ignore[method-assign]
+    world.store.get_entities = get_entities  # type: ignore[method-assign]
+    _commit(
+        world.pipeline,
+        *(_received(f"bin-{d}", i, f=10 + i, ts=TS + i) for i in (1, 2) for d in (1, 2, 3)),
+    )
+    assert single == []
+    assert many == [[f"urn:ngsi-ld:WasteContainer:bin-{d}" for d in (1, 2, 3)]]
+    assert history(world.store, "cluj", BIN_1, FILLING_LEVEL) == [0.01, 0.11, 0.12]

@@ -25,6 +25,12 @@ only after that commit. Per-entity errors of the batch write are mapped back to 
 that wrote that entity (``store_rejected``); a batch write that raises is redone one message at
 a time; a store that is unavailable fails every message of the commit.
 
+**What a commit reads.** Device and profile records, and loaded profiles, come from
+:attr:`IngestPipeline.records` (:class:`~cetate.ingest.record_cache.RecordCache`: two
+generation numbers per commit while the registry is unchanged, so a changed profile applies
+from the next commit); the commit's target entities are read in one query per tenant; then
+each entity's :class:`_EntityState` is built once and updated by every message taken.
+
 **Duplicates.** A redelivered MQTT message, or a device that resends, carries the same readings
 again. A value is skipped when the entity's current instance of that attribute (same
 ``datasetId``) has the same ``observedAt`` and the same value — so the same reading is stored
@@ -41,16 +47,18 @@ import logging
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from functools import partial
+from typing import Any, Final, Literal, TypeVar
 
 from cetate.entities import EntityService
 from cetate.errors import BadRequestData, CetateError, ResourceNotFound, StoreUnavailable
 from cetate.ingest.devices.service import DEVICE_KIND, PROFILE_KIND
 from cetate.ingest.mqtt.subscriber import ReceivedMessage
 from cetate.ingest.profiles import DeviceProfile, MappingResult, load_profile, map_payload
+from cetate.ingest.record_cache import RecordCache
 from cetate.ngsi.jsonld import ContextResolver, LdContext
 from cetate.ngsi.model import VALUE_KEYS, AttributeInstance, EntityDoc
 from cetate.ngsi.timestamps import parse_datetime, utc_now
@@ -167,71 +175,111 @@ def _essence(instance: AttributeInstance) -> tuple[Any, ...]:
     )
 
 
-def _older_observations(current: EntityDoc | None, documents: list[EntityDoc]) -> list[str]:
-    """observedAt values of instances in ``documents`` no newer than the current instance of
-    their attribute: a resent older message, to be checked against the history."""
-    if current is None:
-        return []
-    newest: dict[tuple[str, str | None], str] = {}
-    for name, instances in current.items():
-        if isinstance(instances, list):
-            for instance in instances:
-                if isinstance(instance, dict) and isinstance(instance.get("observedAt"), str):
-                    newest[(name, instance.get("datasetId"))] = instance["observedAt"]
-    older: list[str] = []
-    for document in documents:
-        for name, instances in document.items():
-            if name in ("id", "type") or not isinstance(instances, list):
-                continue
-            for instance in instances:
-                observed = instance.get("observedAt")
-                latest = newest.get((name, instance.get("datasetId")))
-                if isinstance(observed, str) and latest is not None and observed <= latest:
-                    older.append(observed)
-    return older
+_Slot = tuple[str, str | None]
+"""(attribute, datasetId): one instance of an entity's attribute"""
+_HistoryKey = tuple[str, str | None, tuple[Any, ...]]
+"""an attribute instance: its slot and essence"""
 
 
-def _suppress_duplicates(
-    current: EntityDoc | None,
-    documents: list[EntityDoc],
-    keep_first: bool,
-    history: set[tuple[str, str | None, tuple[Any, ...]]] | None = None,
-) -> tuple[list[EntityDoc], int]:
-    """``documents`` without the attribute instances that equal (same observedAt and value)
-    the instance they would replace, seen in order, or an instance of ``history``; how many
-    were dropped."""
-    seen = history or set()
-    state: dict[tuple[str, str | None], tuple[Any, ...]] = {}
-    if current is not None:
-        for name, instances in current.items():
-            if isinstance(instances, list):
-                for instance in instances:
-                    if isinstance(instance, dict):
-                        state[(name, instance.get("datasetId"))] = _essence(instance)
-    kept: list[EntityDoc] = []
-    dropped = 0
-    for position, document in enumerate(documents):
-        out: EntityDoc = {}
-        has_attributes = False
-        for name, value in document.items():
-            if name in ("id", "type") or not isinstance(value, list):
-                out[name] = value
-                continue
-            fresh: list[AttributeInstance] = []
-            for instance in value:
-                slot = (name, instance.get("datasetId"))
-                essence = _essence(instance)
-                if state.get(slot) == essence or (*slot, essence) in seen:
-                    dropped += 1
+@dataclass(slots=True)
+class _EntityState:
+    """What duplicate suppression needs of an entity, per attribute instance: the essence of
+    the current instance and its observedAt; and the instances a group commit writes. Built
+    once per entity and batch, then updated by each message taken, so a message costs what
+    it carries, not what the entity holds."""
+
+    exists: bool
+    latest: dict[_Slot, tuple[Any, ...]] = field(default_factory=dict)
+    newest: dict[_Slot, str] = field(default_factory=dict)
+    """observedAt of the current instance, when it has one"""
+    written: set[_HistoryKey] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, current: EntityDoc | None) -> _EntityState:
+        state = cls(exists=current is not None)
+        if current is not None:
+            for name, instances in current.items():
+                if isinstance(instances, list):
+                    for instance in instances:
+                        if isinstance(instance, dict):
+                            slot = (name, instance.get("datasetId"))
+                            state.latest[slot] = _essence(instance)
+                            observed = instance.get("observedAt")
+                            if isinstance(observed, str):
+                                state.newest[slot] = observed
+        return state
+
+    def older_observations(self, documents: list[EntityDoc]) -> list[str]:
+        """observedAt values of instances in ``documents`` no newer than the current instance
+        of their attribute: a resent older message, to be checked against the history."""
+        older: list[str] = []
+        newest = self.newest
+        if not newest:
+            return older
+        for document in documents:
+            for name, instances in document.items():
+                if name in ("id", "type") or not isinstance(instances, list):
                     continue
-                state[slot] = essence
-                fresh.append(instance)
-            if fresh:
-                out[name] = fresh
-                has_attributes = True
-        if has_attributes or (keep_first and position == 0):
-            kept.append(out)
-    return kept, dropped
+                for instance in instances:
+                    observed = instance.get("observedAt")
+                    latest = newest.get((name, instance.get("datasetId")))
+                    if isinstance(observed, str) and latest is not None and observed <= latest:
+                        older.append(observed)
+        return older
+
+    def suppress_duplicates(
+        self, documents: list[EntityDoc], keep_first: bool, history: set[_HistoryKey]
+    ) -> tuple[list[EntityDoc], int]:
+        """``documents`` without the attribute instances that equal (same observedAt and
+        value) the instance they would replace, seen in order, or an instance of ``history``
+        or of :attr:`written`; how many were dropped. The state is not changed (see
+        :meth:`take`)."""
+        local: dict[_Slot, tuple[Any, ...]] = {}
+        latest, written = self.latest, self.written
+        kept: list[EntityDoc] = []
+        dropped = 0
+        for position, document in enumerate(documents):
+            out: EntityDoc = {}
+            has_attributes = False
+            for name, value in document.items():
+                if name in ("id", "type") or not isinstance(value, list):
+                    out[name] = value
+                    continue
+                fresh: list[AttributeInstance] = []
+                for instance in value:
+                    slot = (name, instance.get("datasetId"))
+                    essence = _essence(instance)
+                    previous = local[slot] if slot in local else latest.get(slot)
+                    seen = (*slot, essence)
+                    if previous == essence or seen in written or seen in history:
+                        dropped += 1
+                        continue
+                    local[slot] = essence
+                    fresh.append(instance)
+                if fresh:
+                    out[name] = fresh
+                    has_attributes = True
+            if has_attributes or (keep_first and position == 0):
+                kept.append(out)
+        return kept, dropped
+
+    def take(self, documents: list[EntityDoc]) -> None:
+        """A message of the batch writes ``documents``: they are the current instances now."""
+        self.exists = True
+        for document in documents:
+            for name, value in document.items():
+                if name in ("id", "type") or not isinstance(value, list):
+                    continue
+                for instance in value:
+                    slot = (name, instance.get("datasetId"))
+                    essence = _essence(instance)
+                    self.latest[slot] = essence
+                    self.written.add((*slot, essence))
+                    observed = instance.get("observedAt")
+                    if isinstance(observed, str):
+                        self.newest[slot] = observed
+                    else:
+                        self.newest.pop(slot, None)
 
 
 def _detail(result: MappingResult) -> str:
@@ -258,7 +306,7 @@ class IngestCounters:
     duplicates: int = 0
 
 
-_HistoryKey = tuple[str, str | None, tuple[Any, ...]]
+_Step = TypeVar("_Step")
 
 
 @dataclass(slots=True)
@@ -285,34 +333,28 @@ class _Prepared:
 
 @dataclass(slots=True)
 class _Overlay:
-    """What the messages already taken into a group commit will write, per (tenant, entity):
-    the entity as it will be (enough for duplicate suppression) and its new instances."""
+    """A group commit's view of its entities, per (tenant, entity): as stored before it (read
+    in one query per tenant) and, once a message of the batch targets one, its
+    :class:`_EntityState` with what the messages already taken will write."""
 
-    current: dict[tuple[str, str], EntityDoc] = field(default_factory=dict)
-    history: dict[tuple[str, str], set[_HistoryKey]] = field(default_factory=dict)
-    records: dict[tuple[str, str, str], Record | None] = field(default_factory=dict)
-    """device and profile records read in this group commit"""
-    profiles: dict[tuple[str, str], tuple[DeviceProfile, LdContext]] = field(default_factory=dict)
-    """loaded profiles and their resolved @context, by (tenant, profile name)"""
+    entities: dict[tuple[str, str], _EntityState] = field(default_factory=dict)
+    stored: dict[tuple[str, str], EntityDoc | None] = field(default_factory=dict)
+    """the batch's entities as stored before it"""
 
-    def add(
-        self, key: tuple[str, str], current: EntityDoc | None, documents: list[EntityDoc]
-    ) -> None:
-        state: EntityDoc = dict(current) if current is not None else {}
-        seen = self.history.setdefault(key, set())
-        for document in documents:
-            for name, value in document.items():
-                if name in ("id", "type") or not isinstance(value, list):
-                    state.setdefault(name, value)
-                    continue
-                instances = [i for i in state.get(name, []) if isinstance(i, dict)]
-                for instance in value:
-                    dataset = instance.get("datasetId")
-                    instances = [i for i in instances if i.get("datasetId") != dataset]
-                    instances.append(instance)
-                    seen.add((name, dataset, _essence(instance)))
-                state[name] = instances
-        self.current[key] = state
+
+_Device = IngestOutcome | tuple[Record, tuple[DeviceProfile, LdContext]]
+"""a device's record and loaded profile, or why it has none"""
+
+
+@dataclass(slots=True)
+class _Mapped:
+    """A message mapped by its profile, before duplicate suppression."""
+
+    tenant: str
+    target: str
+    fragments: list[EntityDoc]
+    result: MappingResult
+    profile: DeviceProfile
 
 
 @dataclass(slots=True)
@@ -349,6 +391,8 @@ class IngestPipeline:
         self.rate_limiter = rate_limiter
         self.counters = IngestCounters()
         self._counts_lock = threading.Lock()
+        self.records = RecordCache(store, (DEVICE_KIND, PROFILE_KIND))
+        """device and profile records (and loaded profiles), kept between group commits"""
         self.max_batch = max_batch
         """most messages in one group commit"""
         self.max_delay = max_delay
@@ -424,34 +468,34 @@ class IngestPipeline:
         prepared: dict[int, _Prepared] = {}
         by_tenant: dict[str, list[int]] = {}
         overlay = _Overlay()
+        self.records.sync()
+        # 1. rate limit and mapping (records and profiles from the cache), in arrival order
+        mapped: dict[int, _Mapped] = {}
+        devices: dict[tuple[str, str], _Device] = {}
         for index, item in enumerate(items):
             early = self._rate_limited(item.tenant, item.device)
             if early is None:
-                try:
-                    found = self._prepare(
-                        item.tenant, item.device, item.payload, item.received_at, overlay
-                    )
-                except StoreUnavailable:
-                    raise
-                except CetateError as exc:
-                    found = IngestOutcome(
-                        "rejected", "store_rejected", exc.detail[:MAX_DETAIL_CHARS]
-                    )
-                except Exception as exc:
-                    logger.exception(
-                        "ingest of a message of %s/%s failed", item.tenant, item.device
-                    )
-                    found = IngestOutcome(
-                        "rejected",
-                        "internal_error",
-                        f"{type(exc).__name__}: {exc}"[:MAX_DETAIL_CHARS],
-                    )
-                if isinstance(found, _Prepared):
-                    prepared[index] = found
-                    by_tenant.setdefault(item.tenant, []).append(index)
+                mapping = self._guarded(
+                    item,
+                    partial(
+                        self._map, item.tenant, item.device, item.payload, item.received_at, devices
+                    ),
+                )
+                if isinstance(mapping, _Mapped):
+                    mapped[index] = mapping
                     continue
-                early = found
+                early = mapping
             outcomes[index] = early
+        # 2. the batch's entities as stored, one query per tenant
+        self._prefetch(overlay, mapped.values())
+        # 3. duplicate suppression against what is stored and what earlier messages write
+        for index, message in mapped.items():
+            done = self._guarded(items[index], partial(self._complete, message, overlay))
+            if isinstance(done, _Prepared):
+                prepared[index] = done
+                by_tenant.setdefault(message.tenant, []).append(index)
+            else:
+                outcomes[index] = done
         for tenant, indexes in by_tenant.items():
             documents = [d for i in indexes for d in prepared[i].documents]
             try:
@@ -489,6 +533,38 @@ class IngestPipeline:
             self._count(outcome)
             settled.append(outcome)
         return settled
+
+    @staticmethod
+    def _guarded(item: _Waiting, step: Callable[[], _Step]) -> _Step | IngestOutcome:
+        """``step()``, or the outcome of its failure (as :meth:`process`)."""
+        try:
+            return step()
+        except StoreUnavailable:
+            raise
+        except CetateError as exc:
+            return IngestOutcome("rejected", "store_rejected", exc.detail[:MAX_DETAIL_CHARS])
+        except Exception as exc:
+            logger.exception("ingest of a message of %s/%s failed", item.tenant, item.device)
+            return IngestOutcome(
+                "rejected", "internal_error", f"{type(exc).__name__}: {exc}"[:MAX_DETAIL_CHARS]
+            )
+
+    def _prefetch(self, overlay: _Overlay, mapped: Iterable[_Mapped]) -> None:
+        """Read the target entities of a batch, one query per tenant, into ``overlay``. When
+        that read fails (but the store is up), each message reads its entity alone."""
+        targets: dict[str, dict[str, None]] = {}
+        for entry in mapped:
+            targets.setdefault(entry.tenant, {})[entry.target] = None
+        for tenant, ids in targets.items():
+            try:
+                found = self.store.get_entities(tenant, list(ids))
+            except StoreUnavailable:
+                raise
+            except Exception:
+                logger.exception("reading the %d entities of a group commit failed", len(ids))
+                continue
+            for entity_id in ids:
+                overlay.stored[(tenant, entity_id)] = found.get(entity_id)
 
     def replay(self, tenant: str, dead_letter_id: int) -> IngestOutcome:
         """Run a dead letter through the pipeline again, with the device's current profile
@@ -530,6 +606,7 @@ class IngestPipeline:
     def _process(
         self, tenant: str, device: str, payload: bytes, received_at: datetime
     ) -> IngestOutcome:
+        self.records.sync()
         prepared = self._prepare(tenant, device, payload, received_at, None)
         if isinstance(prepared, IngestOutcome):
             return prepared
@@ -553,26 +630,29 @@ class IngestPipeline:
         outcome when there is nothing to write. ``overlay`` holds what earlier messages of the
         same group commit will write (their entities' state and instances), so duplicate
         suppression and entity creation see them as if they were already stored."""
-        record = self._record(tenant, DEVICE_KIND, device, overlay)
-        if record is None:
-            return IngestOutcome(
-                "rejected", "unknown_device", f"tenant {tenant!r} has no device {device!r}"
-            )
-        profile_name = str(record.data.get("profile", ""))
-        loaded = overlay.profiles.get((tenant, profile_name)) if overlay is not None else None
-        if loaded is None:
-            profile_record = self._record(tenant, PROFILE_KIND, profile_name, overlay)
-            if profile_record is None:
-                return IngestOutcome(
-                    "rejected",
-                    "unknown_profile",
-                    f"device {device!r} is assigned profile {profile_name!r}, which does not exist",
-                )
-            loaded_profile: DeviceProfile = load_profile(profile_record.data)
-            loaded = (loaded_profile, loaded_profile.resolve_context(self.resolver))
-            if overlay is not None:
-                overlay.profiles[(tenant, profile_name)] = loaded
-        profile, context = loaded
+        mapped = self._map(tenant, device, payload, received_at)
+        if isinstance(mapped, IngestOutcome):
+            return mapped
+        return self._complete(mapped, overlay)
+
+    def _map(
+        self,
+        tenant: str,
+        device: str,
+        payload: bytes,
+        received_at: datetime,
+        devices: dict[tuple[str, str], _Device] | None = None,
+    ) -> IngestOutcome | _Mapped:
+        """The device's record and profile, and the payload mapped by the profile (or why
+        not). ``devices`` keeps what a group commit looked up, per device."""
+        found = devices.get((tenant, device)) if devices is not None else None
+        if found is None:
+            found = self._device(tenant, device)
+            if devices is not None:
+                devices[(tenant, device)] = found
+        if isinstance(found, IngestOutcome):
+            return found
+        record, (profile, context) = found
         result = map_payload(profile, device, payload, received_at, context)
         if not result.accepted:
             return IngestOutcome(
@@ -581,29 +661,64 @@ class IngestPipeline:
         override = record.data.get("entity_id")
         target = str(override) if override else result.entity_id
         assert target is not None
-        key = (tenant, target)
         fragments = [{**f, "id": target} for f in result.entity_fragments()]
-        if overlay is not None and key in overlay.current:
-            current: EntityDoc | None = overlay.current[key]
-        else:
-            current = self.store.get_entity(tenant, target)
-        create = current is None
+        return _Mapped(tenant, target, fragments, result, profile)
+
+    def _device(self, tenant: str, device: str) -> _Device:
+        """The device's record and its loaded profile, or why not. Records and loaded
+        profiles come from :attr:`records` once it is synced (a group commit), else straight
+        from the store."""
+        record = self._record(tenant, DEVICE_KIND, device)
+        if record is None:
+            return IngestOutcome(
+                "rejected", "unknown_device", f"tenant {tenant!r} has no device {device!r}"
+            )
+        profile_name = str(record.data.get("profile", ""))
+        loaded = self.records.derive(tenant, PROFILE_KIND, profile_name, self._load_profile)
+        if loaded is None:
+            return IngestOutcome(
+                "rejected",
+                "unknown_profile",
+                f"device {device!r} is assigned profile {profile_name!r}, which does not exist",
+            )
+        return record, loaded[1]
+
+    def _load_profile(self, record: Record) -> tuple[DeviceProfile, LdContext]:
+        profile = load_profile(record.data)
+        return profile, profile.resolve_context(self.resolver)
+
+    def _complete(self, mapped: _Mapped, overlay: _Overlay | None) -> IngestOutcome | _Prepared:
+        """Duplicate suppression and entity creation for a mapped message: what it writes."""
+        tenant, target, fragments, result = (
+            mapped.tenant,
+            mapped.target,
+            mapped.fragments,
+            mapped.result,
+        )
+        key = (tenant, target)
+        state = overlay.entities.get(key) if overlay is not None else None
+        if state is None:
+            if overlay is not None and key in overlay.stored:
+                state = _EntityState.of(overlay.stored[key])
+            else:
+                state = _EntityState.of(self.store.get_entity(tenant, target))
+            if overlay is not None:
+                overlay.entities[key] = state
+        create = not state.exists
         if create:
             if result.new_entity is None:
                 return IngestOutcome(
                     "rejected",
                     "unknown_entity",
-                    f"entity {target} does not exist and profile {profile.name!r} does not "
-                    "create entities on the first message (createEntityOnFirstMessage)",
+                    f"entity {target} does not exist and profile {mapped.profile.name!r} does "
+                    "not create entities on the first message (createEntityOnFirstMessage)",
                     entity_id=target,
                 )
             fragments = [{**result.new_entity, "id": target}, *fragments[1:]]
-        stored = self._stored_history(tenant, target, current, fragments)
-        if overlay is not None:
-            stored |= overlay.history.get(key, set())
-        documents, duplicates = _suppress_duplicates(
-            current, fragments, keep_first=create, history=stored
+        stored = self._stored_history(
+            tenant, target, state.older_observations(fragments), fragments
         )
+        documents, duplicates = state.suppress_duplicates(fragments, create, stored)
         total = result.value_count
         if not documents:
             return IngestOutcome(
@@ -613,7 +728,7 @@ class IngestPipeline:
                 entity_id=target,
             )
         if overlay is not None:
-            overlay.add(key, current, documents)
+            state.take(documents)
         return _Prepared(
             target=target,
             documents=documents,
@@ -623,21 +738,16 @@ class IngestPipeline:
             create=create,
         )
 
-    def _record(self, tenant: str, kind: str, key: str, overlay: _Overlay | None) -> Record | None:
-        """A registry record, read once per group commit."""
-        if overlay is None:
-            return self.store.get_record(tenant, kind, key)
-        slot = (tenant, kind, key)
-        if slot not in overlay.records:
-            overlay.records[slot] = self.store.get_record(tenant, kind, key)
-        return overlay.records[slot]
+    def _record(self, tenant: str, kind: str, key: str) -> Record | None:
+        """A registry record: from the cache (read once per change of the registry)."""
+        return self.records.get(tenant, kind, key)
 
     def _stored_history(
-        self, tenant: str, target: str, current: EntityDoc | None, fragments: list[EntityDoc]
-    ) -> set[tuple[str, str | None, tuple[Any, ...]]]:
+        self, tenant: str, target: str, older: list[str], fragments: list[EntityDoc]
+    ) -> set[_HistoryKey]:
         """The stored history instances that a resent older message could repeat (one
-        temporal query, only when the message has readings no newer than the current ones)."""
-        older = _older_observations(current, fragments)
+        temporal query, only when the message has readings no newer than the current ones:
+        their observedAt values are ``older``)."""
         if not older:
             return set()
         start = parse_datetime(min(older))
@@ -672,11 +782,13 @@ class IngestPipeline:
             counters.duplicates += outcome.duplicates
 
     # ---------------------------------------------------------------------------------------
-    async def handle_mqtt(self, message: ReceivedMessage) -> None:
-        """The MQTT subscriber's handler: returns when the message is stored or
-        dead-lettered (in a group commit with the messages handled at the same time); raises
-        only when the store is unavailable (no PUBACK then, for any message of the commit)."""
-        await self.submit(
+    def handle_mqtt(self, message: ReceivedMessage) -> asyncio.Future[IngestOutcome]:
+        """The MQTT subscriber's handler: queues the message at once (no task per message) and
+        returns the future of its outcome, done when the message is stored or dead-lettered
+        (in a group commit with the messages handled at the same time); it fails only when
+        the store is unavailable (no PUBACK then, for any message of the commit). Call it in
+        the event loop."""
+        return self.enqueue(
             message.tenant, message.device, message.payload, message.received_at, "mqtt"
         )
 
@@ -685,14 +797,20 @@ class IngestPipeline:
     ) -> IngestOutcome:
         """:meth:`ingest` in a worker thread (group commit), in order with the device's other
         messages."""
-        return await self.submit(tenant, device, payload, received_at, source)
+        return await self.enqueue(tenant, device, payload, received_at, source)
 
     async def submit(
         self, tenant: str, device: str, payload: bytes, received_at: datetime, source: Source
     ) -> IngestOutcome:
-        """Queue one message for the next group commit and wait for its outcome.
+        """Queue one message for the next group commit and wait for its outcome."""
+        return await self.enqueue(tenant, device, payload, received_at, source)
 
-        Messages are taken in the order they are submitted and group commits run one after
+    def enqueue(
+        self, tenant: str, device: str, payload: bytes, received_at: datetime, source: Source
+    ) -> asyncio.Future[IngestOutcome]:
+        """Queue one message for the next group commit; the future of its outcome.
+
+        Messages are taken in the order they are queued and group commits run one after
         the other, so a device's messages are stored in arrival order. A commit takes what
         is queued, waiting up to :attr:`max_delay` for more while it has fewer than
         :attr:`max_batch`; messages that arrive during a commit go into the next one."""
@@ -704,7 +822,7 @@ class IngestPipeline:
             wakeup.set_result(None)
         if self._flusher is None or self._flusher.done():
             self._flusher = loop.create_task(self._flush())
-        return await future
+        return future
 
     async def _flush(self) -> None:
         """Group commits until nothing is queued."""

@@ -14,6 +14,14 @@ in the dead-letter store instead) or it comes back forever.
 aiomqtt 2.5 has no public manual-acknowledgement switch (empicano/aiomqtt#345); paho-mqtt
 underneath has one (``manual_ack_set`` / ``ack``), reached through ``client._client`` in
 :class:`_ManualAck` and nowhere else.
+
+**Buffered reads.** paho reads every packet with two or three ``recv`` calls (type byte,
+length, body) and aiomqtt's reader callback runs once per readable event, so each message
+cost one event-loop turn and three system calls, each releasing the GIL and waiting to get it
+back from the thread that writes the previous batch. :class:`_ManualAck` therefore also puts a
+:class:`_BufferedSocket` between paho and the socket: it reads up to 64 KiB at once and reports
+what it holds through ``pending()``, which aiomqtt's reader callback already drains (it does so
+for TLS sockets), so one readable event takes every message that has arrived.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import contextlib
 import logging
 import random
 import ssl
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -63,8 +71,9 @@ class RejectedMessage:
     reason: str
 
 
-MessageHandler = Callable[[ReceivedMessage], Coroutine[Any, Any, None]]
-RejectHandler = Callable[[RejectedMessage], Coroutine[Any, Any, None]]
+MessageHandler = Callable[[ReceivedMessage], Awaitable[object]]
+"""A coroutine function, or a function that returns a future (no task per message then)."""
+RejectHandler = Callable[[RejectedMessage], Awaitable[object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +118,112 @@ def _redact(url: str) -> str:
     return url.replace(f":{parts.password}@", ":***@", 1)
 
 
+READ_BUFFER_BYTES: Final = 65536
+"""Bytes the subscriber asks the socket for at once (many messages per system call)."""
+
+
+class _BufferedSocket:
+    """paho's socket, read in large chunks and written in large chunks.
+
+    ``recv(n)`` is served from a buffer; ``pending()`` says how many bytes the buffer (and a
+    TLS layer) still holds. While :attr:`corked` (paho writing its queued packets: a PUBACK
+    each), ``send`` only collects the bytes and :meth:`flush` writes them in one system call;
+    bytes a full socket did not take stay first in line. Closing flushes first. Everything
+    else goes to the socket itself."""
+
+    def __init__(self, sock: Any, size: int = READ_BUFFER_BYTES) -> None:
+        self._sock = sock
+        self._size = size
+        self._buffer = bytearray()
+        self._out = bytearray()
+        self.corked = False
+
+    def send(self, data: bytes | bytearray | memoryview) -> int:
+        if not self.corked and not self._out:
+            sent: int = self._sock.send(data)
+            return sent
+        self._out += data
+        return len(data)
+
+    def flush(self) -> bool:
+        """Write the collected bytes; whether all were taken (else call again when the
+        socket is writable). A broken connection raises."""
+        while self._out:
+            try:
+                sent = self._sock.send(self._out)
+            except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                return False
+            if sent <= 0:
+                return False
+            del self._out[:sent]
+        return True
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.flush()
+        self._out.clear()  # not taken before the close: the broker redelivers those messages
+        self._sock.close()
+
+    def recv(self, bufsize: int) -> bytes:
+        if not self._buffer:
+            data: bytes = self._sock.recv(max(bufsize, self._size))
+            if len(data) <= bufsize:
+                return data
+            self._buffer += memoryview(data)[bufsize:]
+            return data[:bufsize]
+        chunk = bytes(self._buffer[:bufsize])
+        del self._buffer[:bufsize]
+        return chunk
+
+    def pending(self) -> int:
+        inner = getattr(self._sock, "pending", None)
+        return len(self._buffer) + (inner() if callable(inner) else 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
 class _ManualAck:
-    """The one place that reaches into aiomqtt for paho's manual acknowledgement."""
+    """The one place that reaches into aiomqtt and paho: manual acknowledgement; the buffered
+    socket (installed when paho opens the connection, before aiomqtt sees it) with paho's
+    writes corked and flushed once per ``loop_write``; and aiomqtt's message queue, taken
+    without a task per message."""
 
     def __init__(self, client: aiomqtt.Client) -> None:
-        self._paho = client._client
-        self._paho.manual_ack_set(True)
+        self._client = client
+        self._paho = paho = client._client
+        paho.manual_ack_set(True)
+        opened = paho.on_socket_open
+        write = paho.loop_write
+
+        def on_socket_open(client: Any, userdata: Any, sock: Any) -> None:
+            client._sock = _BufferedSocket(sock)
+            if opened is not None:
+                opened(client, userdata, sock)
+
+        def loop_write() -> Any:
+            sock = paho._sock
+            if not isinstance(sock, _BufferedSocket):
+                return write()
+            sock.corked = True
+            try:
+                result = write()
+            finally:
+                sock.corked = False
+            if not sock.flush():
+                paho._call_socket_register_write()  # the rest when the socket is writable
+            return result
+
+        paho.on_socket_open = on_socket_open
+        paho.loop_write = loop_write  # type: ignore[method-assign]
+
+    def queued(self) -> aiomqtt.Message | None:
+        """A message aiomqtt has already received, or None (then wait on its iterator,
+        which also notices a lost connection)."""
+        try:
+            return self._client._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
 
     def ack(self, message: aiomqtt.Message) -> None:
         if message.qos > 0:
@@ -125,9 +234,20 @@ class _HandlerFailed(Exception):
     """The handler raised; its exception is the cause."""
 
 
-_InFlight = asyncio.Queue[tuple[aiomqtt.Message, asyncio.Task[None]] | None]
-"""Messages taken from the broker with their handler tasks, in arrival order; ``None`` ends
-the acknowledger."""
+_YIELD_EVERY: Final = 100
+"""Messages taken from aiomqtt's queue in a row before the receiver lets other tasks run."""
+
+
+class _InFlight:
+    """Messages taken from the broker with their handler futures, in arrival order (``None``
+    ends the acknowledger), and the room for more: a handler starts only when fewer than
+    ``limit`` messages are started and not yet acknowledged."""
+
+    def __init__(self, limit: int) -> None:
+        self.queue: asyncio.Queue[tuple[aiomqtt.Message, asyncio.Future[object]] | None] = (
+            asyncio.Queue()
+        )
+        self.room = asyncio.Semaphore(limit)
 
 
 class AttrsSubscriber:
@@ -248,8 +368,8 @@ class AttrsSubscriber:
             # Receive and acknowledge before subscribing: with a persistent session the broker
             # sends what it kept for us first, and amqtt waits for those PUBACKs before it
             # answers the SUBSCRIBE.
-            in_flight: _InFlight = asyncio.Queue(maxsize=self._max_in_flight)
-            receiver = asyncio.create_task(self._receive(client, in_flight))
+            in_flight = _InFlight(self._max_in_flight)
+            receiver = asyncio.create_task(self._receive(client, acker, in_flight))
             acknowledger = asyncio.create_task(self._acknowledge(acker, in_flight))
             stopping = asyncio.create_task(self._stopping.wait())
             subscribing = asyncio.create_task(self._subscribe(client))
@@ -266,7 +386,7 @@ class AttrsSubscriber:
                     # Drain: no new messages; finish and acknowledge those already taken.
                     receiver.cancel()
                     await asyncio.gather(receiver, return_exceptions=True)
-                    await in_flight.put(None)
+                    in_flight.queue.put_nowait(None)
                     try:
                         await asyncio.wait_for(acknowledger, self._drain_timeout)
                     except TimeoutError:
@@ -297,18 +417,32 @@ class AttrsSubscriber:
     async def _receive(
         self,
         client: aiomqtt.Client,
+        acker: _ManualAck,
         in_flight: _InFlight,
     ) -> None:
-        async for message in client.messages:
+        messages = aiter(client.messages)
+        taken = 0
+        while True:
+            message = acker.queued()
+            if message is None:
+                try:
+                    message = await anext(messages)
+                except StopAsyncIteration:
+                    break
+            else:
+                taken += 1
+                if taken % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # let the rest of the loop run
+            await in_flight.room.acquire()
             received_at = datetime.now(UTC)
             topic = message.topic.value
             payload = _payload_bytes(message.payload)
-            task: asyncio.Task[None]
+            task: asyncio.Future[object]
             try:
                 parsed = parse_topic(topic)
             except TopicError as exc:
                 rejected = RejectedMessage(topic, payload, received_at, exc.detail)
-                task = asyncio.create_task(self._on_rejected(rejected))
+                task = asyncio.ensure_future(self._on_rejected(rejected))
             else:
                 received = ReceivedMessage(
                     tenant=parsed.tenant,
@@ -318,8 +452,8 @@ class AttrsSubscriber:
                     mid=message.mid,
                     received_at=received_at,
                 )
-                task = asyncio.create_task(self._handler(received))
-            await in_flight.put((message, task))
+                task = asyncio.ensure_future(self._handler(received))
+            in_flight.queue.put_nowait((message, task))
         raise aiomqtt.MqttError("message stream ended")
 
     async def _acknowledge(
@@ -328,7 +462,7 @@ class AttrsSubscriber:
         in_flight: _InFlight,
     ) -> None:
         while True:
-            item = await in_flight.get()
+            item = await in_flight.queue.get()
             if item is None:
                 return
             message, task = item
@@ -338,14 +472,15 @@ class AttrsSubscriber:
                 raise _HandlerFailed(str(exc)) from exc
             acker.ack(message)
             self.acknowledged += 1
+            in_flight.room.release()
 
 
 def _cancel_queued(
     in_flight: _InFlight,
 ) -> None:
     """Handler tasks started but not acknowledged: cancelled; the broker redelivers them."""
-    while not in_flight.empty():
-        item = in_flight.get_nowait()
+    while not in_flight.queue.empty():
+        item = in_flight.queue.get_nowait()
         if item is not None:
             item[1].cancel()
 
