@@ -1157,7 +1157,9 @@ NOT_TENANT_DATA: Final = (
     "/openapi.json",
     "/docs",
     "/docs/oauth2-redirect",
-    "/air",  # a redirect to the default tenant's page
+    "/air",  # redirects to the default tenant's page
+    "/health-stations",
+    "/water",
     "/citizens/static/{name}",  # the domains' static files
     "/environment-assets/air.js",
 )
@@ -1207,6 +1209,12 @@ ISOLATION_TESTED_ELSEWHERE: Final = (
     "/air/{tenant}/station/{station_id}/compliance/{year}",
     "/api/environment/{tenant}/hourly.csv",
     "/api/environment/{tenant}/hourly.geojson",
+    # tests/domains/environment/test_health_water_pages.py::test_private_tenant_and_foreign_ids
+    "/health-stations/{tenant}",
+    "/health-stations/{tenant}/station/{station_id}",
+    "/water/{tenant}",
+    "/water/{tenant}/point/{point_id}",
+    "/water/{tenant}/beach/{site_id}/season/{year}",
 )
 """tenant data outside /ngsi-ld/v1 with isolation tests of their own (the files named)"""
 

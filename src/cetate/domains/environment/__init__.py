@@ -14,6 +14,11 @@ The computational core, pure and data-driven:
 * :mod:`.simulator` — realistic diurnal series for a city's stations (demo and tests);
 * :mod:`.fast` — the same index and compliance, vectorised with numpy (benchmarks/aq_year.py);
 * :mod:`.pages` — the public air pages and open-data downloads (:mod:`.console`).
+* :mod:`.noise` — NoiseLevelObserved levels (LAeq, LAmax, dB(A)) shown on the station page;
+* :mod:`.health`, :mod:`.health_pages` — health stations grouping sensors and kiosks, and the
+  public health dashboard with the city's trend;
+* :mod:`.water_point`, :mod:`.beach`, :mod:`.water_pages` — the water-quality page per
+  monitoring point (breaches = open Alerts) and the bathing season page per beach.
 
 Tables and limit values are data files in ``data/`` with a version key and their source.
 Plugged in through the ``cetate.domains`` entry point ``environment``, which names this

@@ -96,6 +96,12 @@ def percentiles(
     )
 
 
+def minimum_samples(short_season: bool = False) -> int:
+    """The samples per parameter an assessment needs (16, or 12 for a short season)."""
+    data = tables.load("bathing_2006_7_ec")
+    return int(data["min_samples_short_season" if short_season else "min_samples"])
+
+
 def _at_most(value: float, limit: float) -> bool:
     """``value <= limit`` up to floating-point error (10^log10(200) is 200.00000000000003)."""
     return value <= limit * (1 + RELATIVE_TOLERANCE)
@@ -130,7 +136,7 @@ def classify(
         raise EnvironmentInputError(
             f"unknown water type {water_type!r}; known: coastal, transitional, inland"
         )
-    minimum = int(data["min_samples_short_season" if short_season else "min_samples"])
+    minimum = minimum_samples(short_season)
     assessed: list[ParameterAssessment] = []
     parameters: tuple[Parameter, Parameter] = ("intestinal_enterococci", "e_coli")
     for parameter, counts in zip(parameters, (enterococci, e_coli), strict=True):

@@ -4,7 +4,8 @@
 ``/air/{tenant}``                                      map and list of stations in their index
                                                        colour, with the driving pollutant
 ``/air/{tenant}/station/{id}``                         index now, health advice, 48-hour chart,
-                                                       latest values, status, downloads
+                                                       latest values, noise levels (LAeq,
+                                                       LAmax) when present, status, downloads
 ``/air/{tenant}/station/{id}/compliance/{year}``       the compliance report (``?set=``,
                                                        ``?format=csv``)
 ``/api/environment/{tenant}/hourly.csv`` / ``.geojson``  open data: ``station``, ``start``, ``end``
@@ -26,11 +27,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from cetate.api.deps import get_settings, get_store
-from cetate.domains.environment import public_data
+from cetate.domains.environment import public_data, stored
 from cetate.domains.environment.advice import advice
 from cetate.domains.environment.compliance import compliance_report
 from cetate.domains.environment.errors import EnvironmentInputError
 from cetate.domains.environment.limits import LIMIT_SET_FILES, limit_set
+from cetate.domains.environment.noise import NOISE_TYPE, station_noise
 from cetate.domains.environment.open_data import hourly_csv, hourly_geojson
 from cetate.domains.environment.pollutants import LABELS, POLLUTANTS
 from cetate.domains.environment.report_render import TEXTS, to_csv
@@ -132,6 +134,7 @@ def air_station(request: Request, tenant: str, station_id: str) -> HTMLResponse:
     status = station_status(store, found.name, item.id, now=now)
     faulty = [f.sensor for f in status.findings]
     card = _card(public_data.current_index(got, item.kind, now, exclude=faulty), lang)
+    may_read = stored.reader(request, found)
     end = now.replace(minute=0, second=0, microsecond=0) + HOUR
     start = end - 48 * HOUR
     hours = [start + k * HOUR for k in range(48)]
@@ -160,6 +163,11 @@ def air_station(request: Request, tenant: str, station_id: str) -> HTMLResponse:
         chart=chart,
         latest=latest,
         status=status,
+        noise=[
+            n
+            for n in station_noise(store, found.name, item.id, now)
+            if (n.levels or n.rejected) and may_read([stored.iri(NOISE_TYPE)])
+        ],
         csv_url=f"{base}.csv?{urlencode(period)}",
         geojson_url=f"{base}.geojson?{urlencode(period)}",
         download_base=base,
