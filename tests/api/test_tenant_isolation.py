@@ -1162,6 +1162,7 @@ NOT_TENANT_DATA: Final = (
     "/water",
     "/citizens/static/{name}",  # the domains' static files
     "/environment-assets/air.js",
+    "/waste-assets/waste.js",
 )
 ISOLATION_TESTED_ELSEWHERE: Final = (
     # tests/api/test_dead_letters.py
@@ -1215,6 +1216,9 @@ ISOLATION_TESTED_ELSEWHERE: Final = (
     "/water/{tenant}",
     "/water/{tenant}/point/{point_id}",
     "/water/{tenant}/beach/{site_id}/season/{year}",
+    # tests/domains/waste/test_pages.py::test_another_tenants_user_sees_nothing_of_cluj
+    "/waste/bins",
+    "/waste/kpi",
 )
 """tenant data outside /ngsi-ld/v1 with isolation tests of their own (the files named)"""
 

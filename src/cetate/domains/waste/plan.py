@@ -3,7 +3,9 @@
 Loads: volume = level at collection × capacity (litres); weight = volume × the bulk density of
 the waste type (kg/l, :data:`DENSITY_KG_L`). Each truck is its own truck type (its own shift
 and depot). Travel uses :func:`.geo.estimate_matrix` (haversine × detour factor at a given
-speed): the plan is marked as an estimate until a road network is configured."""
+speed): the plan is marked as an estimate. With a road network (``network``, a
+:class:`~.network.graph.RoadGraph`) travel is measured on the roads instead
+(:func:`.network.matrix.network_matrix`); a bin the network does not cover is an error."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from typing import Final
 from cetate.domains.waste.entities import Truck, WasteContainer, WasteSite
 from cetate.domains.waste.errors import WasteInputError
 from cetate.domains.waste.geo import DEFAULT_DETOUR, DEFAULT_SPEED_KMH, estimate_matrix
+from cetate.domains.waste.network.graph import RoadGraph
+from cetate.domains.waste.network.matrix import DEFAULT_MAX_SNAP_M, network_matrix
 from cetate.domains.waste.routing.problem import RoutingProblem, Site, Stop, TruckType
 from cetate.domains.waste.selection import Selection
 
@@ -35,12 +39,14 @@ def build_problem(
     *,
     detour: float = DEFAULT_DETOUR,
     speed_kmh: float = DEFAULT_SPEED_KMH,
+    network: RoadGraph | None = None,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
 ) -> RoutingProblem:
     by_id = {b.id: b for b in bins}
     depots = [s for s in sites if s.kind == "depot"]
     facilities = [s for s in sites if s.kind == "facility"]
     stops: list[Stop] = []
-    points = [(s.lat, s.lon) for s in (*depots, *facilities)]
+    points = [(s.id, s.lat, s.lon) for s in (*depots, *facilities)]
     for choice in selection.chosen:
         bin_ = by_id.get(choice.bin_id)
         if bin_ is None:
@@ -59,7 +65,7 @@ def build_problem(
                 prize=choice.prize,
             )
         )
-        points.append((bin_.lat, bin_.lon))
+        points.append((bin_.id, bin_.lat, bin_.lon))
     types = tuple(
         TruckType(
             id=t.id,
@@ -78,5 +84,9 @@ def build_problem(
         facilities=tuple(Site(s.id, s.open_s, s.close_s, s.service_s) for s in facilities),
         stops=tuple(stops),
         trucks=types,
-        matrix=estimate_matrix(points, detour=detour, speed_kmh=speed_kmh),
+        matrix=estimate_matrix(
+            [(lat, lon) for _, lat, lon in points], detour=detour, speed_kmh=speed_kmh
+        )
+        if network is None
+        else network_matrix(network, points, max_snap_m=max_snap_m),
     )
