@@ -1203,6 +1203,18 @@ ISOLATION_TESTED_ELSEWHERE: Final = (
     "/city/{tenant}/map.geojson",
     "/city/{tenant}/report",
     "/city/{tenant}/track/{token}",
+    "/api/v1/{tenant}/citizens/audit",
+    "/api/v1/{tenant}/citizens/dashboard",
+    "/api/v1/{tenant}/citizens/gdpr/export",
+    "/api/v1/{tenant}/citizens/polls",
+    "/api/v1/{tenant}/citizens/polls/{poll_id}",
+    "/api/v1/{tenant}/citizens/polls/{poll_id}/votes.csv",
+    "/citizens/dashboard",
+    "/citizens/polls",
+    "/city/{tenant}/polls",
+    "/city/{tenant}/polls/{poll_id}",
+    "/city/{tenant}/polls/{poll_id}/results.json",
+    "/city/{tenant}/polls/{poll_id}/confirm/{token}",
     # tests/domains/environment/test_pages.py::test_only_public_data_without_login and
     # ::test_a_station_is_found_only_in_its_own_tenant
     "/air/{tenant}",

@@ -86,3 +86,46 @@ def test_every_citizens_route_keeps_tenants_apart(
     client.cookies.set(SESSION_COOKIE_NAME, codec.encode("dana", "oradea"))
     assert "groapa-din-oradea" not in client.get("/citizens/inbox").text
     client.cookies.clear()
+
+
+def test_polls_and_the_dashboard_keep_tenants_apart(
+    client: TestClient, keys: Keys, store: ContextStore
+) -> None:
+    poll = {
+        "question": "intrebare-din-oradea",
+        "options": ["optiunea-unu", "optiunea-doi"],
+        "opensAt": "2026-01-01T00:00:00Z",
+        "closesAt": "2099-01-01T00:00:00Z",
+    }
+    created = client.post(
+        "/api/v1/oradea/citizens/polls", json=poll, headers=keys.operator["oradea"]
+    )
+    assert created.status_code == 201, created.text
+    poll_id = created.json()["id"]
+    assert "intrebare-din-oradea" in client.get("/city/oradea/polls").text
+    # cluj's public pages, its staff API and its console never show oradea's poll
+    assert "intrebare-din-oradea" not in client.get("/city/cluj/polls").text
+    for path in (
+        f"/city/cluj/polls/{poll_id}",
+        f"/city/cluj/polls/{poll_id}/results.json",
+        f"/city/cluj/polls/{poll_id}/confirm/any-token",
+    ):
+        assert client.get(path).status_code == 404, path
+    for path in (
+        "polls",
+        f"polls/{poll_id}",
+        f"polls/{poll_id}/votes.csv",
+        "dashboard",
+        "audit",
+        "gdpr/export?email=a@example.org",
+    ):
+        refused = client.get(f"/api/v1/oradea/citizens/{path}", headers=keys.admin["cluj"])
+        assert refused.status_code == 403, (path, refused.text)
+    create_user(store, "radu", "radu-password-123", roles={"cluj": "admin"})
+    codec = session_codec(store, client.app.state.settings)  # type: ignore[attr-defined]
+    client.cookies.set(SESSION_COOKIE_NAME, codec.encode("radu", "cluj"))
+    for page in ("/citizens/polls", "/citizens/dashboard"):
+        shown = client.get(page)
+        assert shown.status_code == 200, (page, shown.text)
+        assert "intrebare-din-oradea" not in shown.text
+    client.cookies.clear()

@@ -20,11 +20,15 @@ from cetate.web.registry import ConsoleDomain, NavEntry
 
 EMAIL_JOB: Final = "citizens.email"
 EMAIL_EVERY: Final = timedelta(seconds=5)
+RETENTION_JOB: Final = "citizens.retention"
+RETENTION_EVERY: Final = timedelta(hours=1)
 
 
 def register_jobs(app: FastAPI) -> None:
-    """Register the domain's scheduler job ``citizens.email`` (the reporter e-mails) on the
-    application's scheduler, once. The runtime is looked up when the job runs."""
+    """Register the domain's scheduler jobs ``citizens.email`` (the reporter e-mails and poll
+    confirmations) and ``citizens.retention`` (erases reporter data of reports finished longer
+    ago than ``limits.retention_days``, hourly) on the application's scheduler, once. The
+    runtime is looked up when a job runs."""
     from cetate.domains.citizens.runtime import runtime_of
     from cetate.reactions.scheduler import JobContext, Scheduler
 
@@ -35,7 +39,15 @@ def register_jobs(app: FastAPI) -> None:
     async def send_emails(context: JobContext) -> None:
         await runtime_of(app).mailer.run_once()
 
+    async def retention(context: JobContext) -> None:
+        import asyncio
+
+        from cetate.domains.citizens.gdpr import apply_retention_everywhere
+
+        await asyncio.to_thread(apply_retention_everywhere, runtime_of(app))
+
     scheduler.register(EMAIL_JOB, EMAIL_EVERY, send_emails)
+    scheduler.register(RETENTION_JOB, RETENTION_EVERY, retention)
 
 
 @asynccontextmanager
@@ -59,12 +71,27 @@ def console_domain() -> ConsoleDomain:
     """The domain as the console registry loads it: the Open311 API, the staff API, the
     residents' pages (report form, tracking page, public map), the staff inbox, its texts and
     templates, and its scheduler job (registered when the application starts)."""
-    from cetate.domains.citizens import inbox_pages, open311_api, portal_pages, staff_api
+    from cetate.domains.citizens import (
+        dashboard_pages,
+        inbox_pages,
+        open311_api,
+        poll_pages,
+        polls_api,
+        portal_pages,
+        privacy_api,
+        staff_api,
+    )
     from cetate.domains.citizens.page_support import TEMPLATES_DIR
 
     messages = _messages()
     router = APIRouter(lifespan=_lifespan)
     router.include_router(staff_api.router)
+    router.include_router(polls_api.router)
+    router.include_router(privacy_api.router)
+    router.include_router(dashboard_pages.router)
+    router.include_router(polls_api.pages)
+    router.include_router(dashboard_pages.pages)
+    router.include_router(poll_pages.router)
     router.include_router(open311_api.router)
     router.include_router(portal_pages.router)
     router.include_router(inbox_pages.router)
@@ -75,7 +102,17 @@ def console_domain() -> ConsoleDomain:
                 path="/citizens/inbox",
                 labels={lang: texts["citizens.nav.inbox"] for lang, texts in messages.items()},
                 icon="✎",
-            )
+            ),
+            NavEntry(
+                path="/citizens/dashboard",
+                labels={lang: texts["citizens.dashboard.nav"] for lang, texts in messages.items()},
+                icon="▦",
+            ),
+            NavEntry(
+                path="/citizens/polls",
+                labels={lang: texts["citizens.polls.nav"] for lang, texts in messages.items()},
+                icon="☑",
+            ),
         ],
         router=router,
         templates_dir=TEMPLATES_DIR,

@@ -151,6 +151,13 @@ class Limits:
     max_name: int = 100
     """characters of ``first_name`` and ``last_name``"""
     max_page_size: int = 1000
+    submissions_per_window: int = 10
+    """reports one client (an app key, or an IP address on the public form) may submit per
+    :attr:`submission_window_seconds`; more are refused (429)"""
+    submission_window_seconds: int = 60
+    retention_days: int = 365
+    """days after a report is finished (resolved, closed, rejected) before its reporter's
+    personal data is erased (the ``citizens.retention`` job)"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from cetate.domains.citizens import desk, duplicates
+from cetate.domains.citizens.audit import record_action
 from cetate.domains.citizens.config import pick
 from cetate.domains.citizens.page_support import service_label
 from cetate.domains.citizens.runtime import CitizensRuntime, runtime_of
@@ -223,6 +224,18 @@ async def act(context: ConsoleContextDep, request_id: str, action: str) -> Respo
         return message_page(context, 404, "error.title", context.t("error.not_found"))
     try:
         await run_in_threadpool(_apply, context, request_id, action, form)
+        runtime = _runtime(context)
+        await run_in_threadpool(
+            lambda: record_action(
+                runtime.store,
+                tenant_name(context),
+                actor=context.principal.name,
+                action=action,
+                target=request_id,
+                at=runtime.reports.clock(),
+                details={"via": "console"},
+            )
+        )
     except CetateError as exc:
         detail, code = exc.detail, exc.status
         return await run_in_threadpool(

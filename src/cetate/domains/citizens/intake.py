@@ -26,10 +26,13 @@ async def accept_report(
     jurisdiction_id: str,
     base_url: str,
     language: str,
+    client: str | None = None,
 ) -> Created:
     """Check ``fields`` (first value of each form field) and ``pairs`` (all of them), clean
     the ``media`` photo, store the report. Errors: Open311Error (400 bad field, 404 unknown
-    service), PhotoTooLarge (413), NotAnImage (415) — nothing is stored then."""
+    service), PhotoTooLarge (413), NotAnImage (415), 429 when ``client`` (``key:{id}`` or
+    ``ip:{address}``) has submitted too many reports lately (:mod:`.ratelimit`; only
+    reports that passed the checks count) — nothing is stored then."""
     limits = runtime.config.limits
     code = fields.get("service_code", "").strip()
     submission = check_submission(
@@ -48,6 +51,8 @@ async def accept_report(
             max_dimension=limits.max_photo_dimension,
             max_pixels=limits.max_photo_pixels,
         )
+    if client is not None:
+        runtime.check_rate(client)
     return await run_in_threadpool(
         runtime.reports.submit,
         tenant,

@@ -26,6 +26,7 @@ from typing import Any, Final, Literal
 from cetate.config import Settings
 from cetate.domains.citizens import workflow
 from cetate.domains.citizens.config import Texts, pick
+from cetate.domains.citizens.polls import pending_email
 from cetate.domains.citizens.reporters import load_reporter
 from cetate.ngsi.timestamps import utc_now
 from cetate.reactions.delivery.email import (
@@ -129,6 +130,42 @@ def status_email(
     )
 
 
+_POLL_LABELS: Final[Mapping[Language, Mapping[str, str]]] = {
+    "ro": {
+        "subject": "Confirmați votul",
+        "title": "Confirmați votul dumneavoastră",
+        "intro": "Ați votat într-un sondaj al primăriei. Votul se numără doar după ce îl "
+        "confirmați; dacă nu ați votat dumneavoastră, ignorați acest mesaj.",
+        "question": "Întrebare",
+        "option": "Răspunsul ales",
+        "link": "Confirm votul",
+    },
+    "en": {
+        "subject": "Confirm your vote",
+        "title": "Confirm your vote",
+        "intro": "You voted in a poll of the city. The vote counts only once you confirm it; "
+        "if you did not vote, ignore this message.",
+        "question": "Question",
+        "option": "Your choice",
+        "link": "Confirm my vote",
+    },
+}
+
+
+def poll_email(*, language: Language, question: str, option: str, link: str) -> EmailContent:
+    """The message with a poll vote's confirmation link."""
+    labels = _POLL_LABELS[language]
+    return render_notice(
+        language=language,
+        subject=labels["subject"],
+        title=labels["title"],
+        intro=labels["intro"],
+        rows=[(labels["question"], question), (labels["option"], option)],
+        link=link,
+        link_label=labels["link"],
+    )
+
+
 def enqueue_status_emails(
     store: ContextStore,
     tenant: str,
@@ -196,6 +233,9 @@ class ReporterMailer:
 
     async def _handle(self, item: QueueItem, now: datetime) -> None:
         payload = item.payload
+        if payload.get("kind") == "poll-confirmation":
+            await self._handle_poll(item, now)
+            return
         recipient = str(payload.get("recipient", ""))
         reporter = await asyncio.to_thread(load_reporter, self.store, item.tenant, recipient)
         email = reporter.get("email")
@@ -218,6 +258,29 @@ class ReporterMailer:
         message = self.sender.compose(
             content, [email], headers={"X-Cetate-Report": str(payload.get("requestId"))}
         )
+        await self._send(item, message, now)
+
+    async def _handle_poll(self, item: QueueItem, now: datetime) -> None:
+        """A poll vote's confirmation link (the address is read from the pending vote)."""
+        payload = item.payload
+        email = await asyncio.to_thread(
+            pending_email, self.store, item.tenant, str(payload.get("pending"))
+        )
+        if self.sender is None or not email:
+            log.info("citizens: poll confirmation dropped (e-mail disabled or vote gone)")
+            await asyncio.to_thread(self.store.complete, [item.id])
+            return
+        content = poll_email(
+            language=_language(payload.get("language")),
+            question=str(payload.get("question")),
+            option=str(payload.get("option")),
+            link=str(payload.get("link")),
+        )
+        await self._send(item, self.sender.compose(content, [email]), now)
+
+    async def _send(self, item: QueueItem, message: Any, now: datetime) -> None:
+        assert self.sender is not None
+        payload = item.payload
         outcome = await self.sender.send(message)
         if outcome.kind == "ok":
             await asyncio.to_thread(self.store.complete, [item.id])
@@ -230,10 +293,9 @@ class ReporterMailer:
             )
         else:
             log.warning(
-                "citizens: e-mail about report %s to the reporter of %s given up after %d "
-                "attempt(s): %s %s",
-                payload.get("requestId"),
-                recipient,
+                "citizens: e-mail about %s to %s given up after %d attempt(s): %s %s",
+                payload.get("requestId") or "a poll vote",
+                payload.get("recipient") or "a voter",
                 item.attempts,
                 outcome.reason,
                 outcome.detail,

@@ -252,6 +252,7 @@ async def post_request(fmt: str, request: Request) -> Response:
             jurisdiction_id=jurisdiction or tenant,
             base_url=str(request.base_url),
             language=_language(request, runtime),
+            client=f"key:{key.key_id}",
         )
         body = [
             {

@@ -20,7 +20,7 @@ from cetate.web.state import console_state
 PACKAGE_DIR: Final = Path(__file__).parent
 TEMPLATES_DIR: Final = PACKAGE_DIR / "templates"
 STATIC_DIR: Final = PACKAGE_DIR / "static"
-STATIC_FILES: Final = {"report.js", "map.js", "citizens.css"}
+STATIC_FILES: Final = {"report.js", "map.js", "dashboard.js", "citizens.css"}
 
 
 def page_language(request: Request) -> str:

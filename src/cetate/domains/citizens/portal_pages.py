@@ -172,6 +172,7 @@ async def submit_report(tenant: str, request: Request) -> Response:
             jurisdiction_id=name,
             base_url=str(request.base_url),
             language=page_language(request),
+            client=f"ip:{request.client.host if request.client else '-'}",
         )
     except Open311Error as error:
         return _form_page(

@@ -356,7 +356,17 @@ class ReportService:
             raise not_found(f"token {token!r} is unknown in this jurisdiction")
         return str(record.data["requestId"])
 
-    def _query_text(self, where: RequestFilter) -> str | None:
+    def _oldest_requested(self, tenant: str) -> datetime | None:
+        """When the tenant's first report (lowest id) arrived; None without reports."""
+        first = self.store.query_entities(
+            tenant, EntityQuery(types=TypeName(model.ENTITY_TYPE_IRI), limit=1)
+        ).entities
+        if not first:
+            return None
+        value = model.to_open311(self._key_values(first[0])).get("requested_datetime")
+        return parse_datetime(str(value)) if value else None
+
+    def _query_text(self, where: RequestFilter, tenant: str | None = None) -> str | None:
         terms: list[str] = [f'{MODERATION}=="approved"']
         if where.service_codes:
             terms.append("service_code==" + ",".join(f'"{c}"' for c in where.service_codes))
@@ -365,6 +375,13 @@ class ReportService:
         start, end = where.start, where.end
         if start is None and end is None:
             start = self.clock() - DEFAULT_WINDOW
+        if start is not None and end is None and tenant is not None:
+            # ids follow arrival, so a start at or before the first report's arrival selects
+            # every report: the term is left out (the store compares DateTime values in
+            # Python, a scan of every report; without it the query stays in SQL)
+            oldest = self._oldest_requested(tenant)
+            if oldest is None or start <= oldest:
+                start = None
         if start is not None:
             terms.append(f"requested_datetime.observedAt>={format_datetime(start)}")
         if end is not None:
@@ -384,7 +401,7 @@ class ReportService:
             ]
             rows = [model.to_open311(kv) for kv in views if public(kv)]
             return Page(rows, len(rows))
-        text = self._query_text(where)
+        text = self._query_text(where, tenant)
         q = map_attribute_names(parse_q(text), self.context.expand_term) if text else None
         result = self.store.query_entities(
             tenant,

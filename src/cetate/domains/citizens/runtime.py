@@ -15,8 +15,9 @@ from fastapi import FastAPI, Request
 from cetate.api.deps import TENANT_NAME_RE
 from cetate.config import Settings
 from cetate.domains.citizens.config import CitizensConfig, load_config
-from cetate.domains.citizens.errors import not_found
+from cetate.domains.citizens.errors import Open311Error, not_found
 from cetate.domains.citizens.notifications import ReporterMailer
+from cetate.domains.citizens.ratelimit import RateLimiter
 from cetate.domains.citizens.reports import ReportService
 from cetate.ngsi.timestamps import utc_now
 from cetate.store.base import ContextStore
@@ -32,6 +33,19 @@ class CitizensRuntime:
     reports: ReportService
     default_tenant: str
     mailer: ReporterMailer
+    limiter: RateLimiter
+    """repeated submissions per app key / IP address (:mod:`.ratelimit`)"""
+
+    def check_rate(self, client: str) -> None:
+        """Count a submission of ``client``; Open311 429 when it is over the limit."""
+        wait = self.limiter.allow(client)
+        if wait is not None:
+            limits = self.config.limits
+            raise Open311Error(
+                429,
+                f"too many reports from this client: at most {limits.submissions_per_window} "
+                f"every {limits.submission_window_seconds} s; try again in {int(wait) + 1} s",
+            )
 
     def tenant_for(self, jurisdiction_id: str | None) -> str:
         """The tenant an Open311 ``jurisdiction_id`` names: a configured alias, or the tenant's
@@ -70,6 +84,9 @@ def build_runtime(
         ),
         default_tenant=app_settings.default_tenant,
         mailer=ReporterMailer(app.state.store, settings or app_settings, clock=clock),
+        limiter=RateLimiter(
+            chosen.limits.submissions_per_window, chosen.limits.submission_window_seconds
+        ),
     )
     setattr(app.state, STATE_NAME, built)
     return built

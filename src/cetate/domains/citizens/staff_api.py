@@ -40,6 +40,7 @@ from cetate.api.responses import json_response
 from cetate.auth.principal import Principal, require_admin, require_write
 from cetate.domains.citizens import desk, duplicates
 from cetate.domains.citizens.api_keys import issue_key, list_keys, revoke_key
+from cetate.domains.citizens.audit import record_action
 from cetate.domains.citizens.config import pick
 from cetate.domains.citizens.runtime import get_runtime
 from cetate.domains.citizens.tracking import track
@@ -81,7 +82,9 @@ async def staff_request(
 ) -> Response:
     name = _writer(principal, tenant)
     runtime = get_runtime(request)
-    return json_response(await run_in_threadpool(runtime.reports.staff_view, name, request_id))
+    view = await run_in_threadpool(runtime.reports.staff_view, name, request_id)
+    await _audit(request, principal, name, "view", request_id)
+    return json_response(view)
 
 
 @router.post(
@@ -108,7 +111,31 @@ async def change_status(
             tracking_base=_tracking_base(request, name),
         )
     )
+    await _audit(request, principal, name, "status", request_id, {"status": status.strip()})
     return json_response(view)
+
+
+async def _audit(
+    request: Request,
+    principal: Principal,
+    tenant: str,
+    action: str,
+    target: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Log a staff action in the audit log (:mod:`.audit`)."""
+    runtime = get_runtime(request)
+    await run_in_threadpool(
+        lambda: record_action(
+            runtime.store,
+            tenant,
+            actor=principal.name,
+            action=action,
+            target=target,
+            at=runtime.reports.clock(),
+            details=details,
+        )
+    )
 
 
 def _tracking_base(request: Request, tenant: str) -> str:
@@ -174,6 +201,7 @@ async def reroute(
     view = await run_in_threadpool(
         desk.reroute, runtime.reports, name, request_id, department, principal.name
     )
+    await _audit(request, principal, name, "department", request_id, {"department": department})
     return json_response(view)
 
 
@@ -200,6 +228,7 @@ async def assign(
         assignee.strip() if isinstance(assignee, str) else None,
         principal.name,
     )
+    await _audit(request, principal, name, "assign", request_id, {"assignee": assignee})
     return json_response(view)
 
 
@@ -216,6 +245,7 @@ async def add_comment(
     view = await run_in_threadpool(
         desk.comment, runtime.reports, name, request_id, text, principal.name
     )
+    await _audit(request, principal, name, "comment", request_id)
     return json_response(view, status_code=201)
 
 
@@ -232,6 +262,7 @@ async def add_update(
     view = await run_in_threadpool(
         desk.public_update, runtime.reports, name, request_id, note, principal.name
     )
+    await _audit(request, principal, name, "update", request_id)
     return json_response(view, status_code=201)
 
 
@@ -257,6 +288,7 @@ async def merge(
             tracking_base=_tracking_base(request, name),
         )
     )
+    await _audit(request, principal, name, "merge", request_id, {"into": into})
     return json_response(view)
 
 
@@ -278,6 +310,7 @@ async def split(
             tracking_base=_tracking_base(request, name),
         )
     )
+    await _audit(request, principal, name, "split", request_id)
     return json_response(view)
 
 
@@ -330,6 +363,7 @@ async def new_api_key(
         raise BadRequestData("label is required: who uses the key")
     runtime = get_runtime(request)
     key, secret = await run_in_threadpool(issue_key, runtime.store, name, label)
+    await _audit(request, principal, name, "api-key.issue", key.key_id)
     return json_response({**key.as_json(), "apiKey": secret}, status_code=201)
 
 
@@ -340,6 +374,7 @@ async def delete_api_key(
     name = _admin(principal, tenant)
     runtime = get_runtime(request)
     key = await run_in_threadpool(revoke_key, runtime.store, name, key_id)
+    await _audit(request, principal, name, "api-key.revoke", key_id)
     return json_response(key.as_json())
 
 
@@ -369,4 +404,5 @@ async def moderate(
             tracking_base=_tracking_base(request, name),
         )
     )
+    await _audit(request, principal, name, "moderation", request_id, {"decision": decision})
     return json_response(view)
