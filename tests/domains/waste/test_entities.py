@@ -185,3 +185,34 @@ def test_shift_too_short_is_reported_in_the_plan() -> None:
     solution = PyVRPSolver().solve(problem, seconds=0.2)
     assert not solution.feasible
     assert [i.reason for i in solution.infeasibilities] == ["shift"]
+
+
+def test_a_container_as_the_smart_data_model_and_the_demo_write_it(store: ContextStore) -> None:
+    """The WasteContainer model names the volume ``binCapacity`` and ``storedWasteKind`` is a
+    list; ``status`` is the NGSI-LD core term (as `cetate demo` writes them)."""
+    from cetate.ngsi.jsonld import ContextResolver
+    from cetate.ngsi.representation import expand_entity
+
+    context = ContextResolver().resolve(
+        ["https://smart-data-models.github.io/dataModel.WasteManagement/context.jsonld"]
+    )
+    document = {
+        "id": "urn:ngsi-ld:WasteContainer:cluj:0001",
+        "type": "WasteContainer",
+        "location": {
+            "type": "GeoProperty",
+            "value": {"type": "Point", "coordinates": [23.59, 46.77]},
+        },
+        "binCapacity": {"type": "Property", "value": 1100, "unitCode": "LTR"},
+        "storedWasteKind": {"type": "Property", "value": ["organic", "inorganic"]},
+        "status": {"type": "Property", "value": "lidOpen"},
+        "fillingLevel": {"type": "Property", "value": 0.84, "observedAt": "2026-11-23T10:00:00Z"},
+    }
+    EntityService(store).create(TENANT, expand_entity(document, context))
+    bins, invalid = load_containers(store, TENANT)
+    assert invalid == []
+    [bin_] = bins
+    assert bin_.capacity_l == 1100
+    assert bin_.waste_type == "mixed"
+    assert bin_.status == "lidOpen"
+    assert bin_.filling_level == pytest.approx(0.84)

@@ -43,8 +43,10 @@ SITE_TYPE: Final = CETATE_WASTE + "WasteSite"
 
 FILLING_LEVEL: Final = SDM_WASTE + "fillingLevel"
 WASTE_KIND: Final = SDM_WASTE + "storedWasteKind"
-STATUS: Final = SDM_WASTE + "status"
-CAPACITY: Final = SDM_WASTE + "capacity"
+STATUS: Final = "https://uri.etsi.org/ngsi-ld/status"
+"""``status`` is a term of the NGSI-LD core context, so it expands here under any @context."""
+CAPACITY: Final = SDM_WASTE + "binCapacity"
+"""The WasteContainer model's name for the volume a bin holds (litres)."""
 SERVICE: Final = CETATE_WASTE + "serviceDuration"
 WINDOW: Final = CETATE_WASTE + "collectionWindow"
 VOLUME_CAP: Final = CETATE_WASTE + "volumeCapacity"
@@ -184,6 +186,15 @@ def _value(entity: EntityDoc, attr: str) -> Any:
     return None if instance is None else instance.get("value")
 
 
+def _waste_kind(value: Any) -> str:
+    """``storedWasteKind`` is a list in the model (``["organic", "inorganic"]``): one kind is
+    that kind, several are ``mixed``."""
+    if isinstance(value, list):
+        kinds = sorted({str(v) for v in value})
+        return kinds[0] if len(kinds) == 1 else "mixed"
+    return str(value) if value is not None else "mixed"
+
+
 def _number(entity: EntityDoc, attr: str, what: str, default: float | None = None) -> float:
     value = _value(entity, attr)
     if value is None and default is not None:
@@ -236,14 +247,14 @@ def container_from_entity(entity: EntityDoc) -> WasteContainer:
         stamp = fill_instance.get("observedAt")
         observed = parse_datetime(stamp) if isinstance(stamp, str) else None
     window_text = _value(entity, WINDOW)
-    kind = _value(entity, WASTE_KIND)
+    kind = _waste_kind(_value(entity, WASTE_KIND))
     status = _value(entity, STATUS)
     return WasteContainer(
         id=str(entity["id"]),
         lat=lat,
         lon=lon,
         capacity_l=int(_number(entity, CAPACITY, what)),
-        waste_type=str(kind) if kind is not None else "mixed",
+        waste_type=kind,
         status=str(status) if status is not None else "ok",
         filling_level=fill,
         observed_at=observed,
