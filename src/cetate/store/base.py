@@ -299,6 +299,13 @@ class ContextStore(abc.ABC):
     def query_temporal(self, tenant: str, query: TemporalQuery) -> list[TemporalEntity]:
         """History (or, with ``aggr_methods``, aggregates computed in the database)."""
 
+    @abc.abstractmethod
+    def delete_history(self, tenant: str, entity_id: str, attributes: Sequence[str]) -> int:
+        """Erase history (e.g. personal data under the GDPR): remove every history instance
+        of those attributes (expanded IRIs) of that entity in that tenant, of all datasetIds,
+        whatever their time. The current entity document is not touched. Returns the number
+        of instances removed; an unknown entity or attribute removes 0."""
+
     # -- tenants, users, tokens -------------------------------------------------------------
     @abc.abstractmethod
     def list_tenants(self) -> list[Tenant]: ...

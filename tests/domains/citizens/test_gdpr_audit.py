@@ -53,6 +53,14 @@ def test_export_then_erase_removes_the_data_and_keeps_the_report(desk: Desk) -> 
     assert data["reports"][0]["reporter"]["phone"] == "+40 722 123 456"
     assert PHONE in data["reports"][0]["report"]["description"]
 
+    history_url = (
+        f"/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Open311ServiceRequest:{int(flagged):010d}"
+    )
+    ngsi_headers = {**admin, "NGSILD-Tenant": "oradea"}
+    before = desk.client.get(history_url, headers=ngsi_headers)
+    assert before.status_code == 200, before.text
+    assert PHONE in before.text  # the submitted description is in the attribute history
+
     erased = desk.client.post(
         f"{API}/gdpr/erase", json={"email": "ana.pop@example.ro"}, headers=admin
     )
@@ -71,6 +79,11 @@ def test_export_then_erase_removes_the_data_and_keeps_the_report(desk: Desk) -> 
     assert entity.status_code == 200, entity.text
     assert PHONE not in entity.text
     assert gdpr.REDACTED in entity.text
+    # nor is it left in the history: the temporal API has no instance of the old text
+    after = desk.client.get(history_url, headers=ngsi_headers)
+    assert after.status_code == 200, after.text
+    assert PHONE not in after.text
+    assert "sunați-mă" not in after.text
     # the other reporter is untouched; nothing is left to export for Ana
     assert desk.store.get_record("oradea", reporters.KIND, other) is not None
     assert (

@@ -7,7 +7,9 @@ keeps each report (the city still has to fix the pothole) but deletes the
 ``citizen-reporter`` record (e-mail, name, phone, device and account ids — so no further
 e-mail reaches them) and, where the moderation filter found personal data (an e-mail, a phone
 number, a personal numeric code, an identity card) in the description or address, replaces
-those matches by :data:`REDACTED` in the entity and drops them from the moderation flags.
+those matches by :data:`REDACTED` in the entity, deletes the history of the redacted
+attributes (the old texts, readable through the temporal API) and drops the matches from the
+moderation flags.
 
 :func:`apply_retention` (the scheduler job ``citizens.retention``) erases the reporter data of
 reports finished (resolved, closed, rejected) more than ``limits.retention_days`` ago.
@@ -111,9 +113,12 @@ def erase_report(reports: ReportService, tenant: str, request_id: str) -> dict[s
                 attrs[name] = {"type": "Property", "value": new}
                 redacted.append(name)
         if attrs:
-            reports.entities.append_attributes(
-                tenant, model.entity_id(request_id), expand_attributes(attrs, reports.context)
-            )
+            expanded = expand_attributes(attrs, reports.context)
+            entity_id = model.entity_id(request_id)
+            reports.entities.append_attributes(tenant, entity_id, expanded)
+            # the old texts stay in the attribute history otherwise: the redacted current
+            # value is the only copy left
+            reports.store.delete_history(tenant, entity_id, sorted(expanded))
 
         def forget(record: dict[str, Any]) -> None:
             entry = record.get("moderation") or {}

@@ -85,6 +85,21 @@ class HistoryStorage:
                 cache[(tenant, entity_id, attr, dataset_id)] = int(series_id)
         return cache
 
+    def delete(self, tenant: str, entity_id: str, attributes: Sequence[str]) -> int:
+        """Delete every history row (all partitions) of those attributes of one entity, all
+        datasetIds; the number deleted. The ``history_series`` rows stay (their ids are
+        cached; a series without history yields nothing in a temporal query)."""
+        if not attributes:
+            return 0
+        with self._db.connection() as conn:
+            cursor = conn.execute(
+                "DELETE FROM history WHERE series_id IN ("
+                " SELECT id FROM history_series"
+                " WHERE tenant = %s AND entity_id = %s AND attr = ANY(%s))",
+                (tenant, entity_id, sorted(set(attributes))),
+            )
+            return max(cursor.rowcount, 0)
+
     def partitions(self) -> list[str]:
         """Names of the monthly history partitions (and the default one)."""
         with self._db.connection() as conn:

@@ -128,3 +128,6 @@ class PostgresStore(
     # -- history -----------------------------------------------------------------------------
     def query_temporal(self, tenant: str, query: TemporalQuery) -> list[TemporalEntity]:
         return temporal.query_temporal(self._db, tenant, query)
+
+    def delete_history(self, tenant: str, entity_id: str, attributes: Sequence[str]) -> int:
+        return self._history.delete(tenant, entity_id, attributes)

@@ -17,7 +17,7 @@ from cetate.store.base import (
     TypeSummary,
 )
 from cetate.store.sql_common import dumps
-from cetate.store.sqlite import schema, summaries
+from cetate.store.sqlite import schema, summaries, temporal
 from cetate.store.sqlite.accounts import SQLiteAccounts
 from cetate.store.sqlite.connections import SQLiteConnections, database_path
 from cetate.store.sqlite.dead_letters import SQLiteDeadLetters
@@ -122,3 +122,7 @@ class SQLiteStore(
     def query_temporal(self, tenant: str, query: TemporalQuery) -> list[TemporalEntity]:
         with self._db.read() as conn:
             return TemporalQueryRunner(self._ids, conn, tenant).run(query)
+
+    def delete_history(self, tenant: str, entity_id: str, attributes: Sequence[str]) -> int:
+        with self._db.write() as conn:
+            return temporal.delete_history(conn, tenant, entity_id, attributes)

@@ -7,7 +7,7 @@ integer milliseconds and the numeric value in a REAL column, so aggregations run
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -174,3 +174,21 @@ class TemporalQueryRunner:
             for method in query.aggr_methods:
                 result[method].append((values[method], start_iso, end_iso))
         return result
+
+
+def delete_history(
+    conn: sqlite3.Connection, tenant: str, entity_id: str, attributes: Sequence[str]
+) -> int:
+    """Delete every history row of those attributes (IRIs) of one entity, all datasetIds;
+    the number deleted. The ``series`` rows stay: their ids are cached by the writers (see
+    :class:`~cetate.store.sqlite.interning.InternedIds`), and a series without history
+    yields nothing in a temporal query."""
+    if not attributes:
+        return 0
+    cursor = conn.execute(
+        "DELETE FROM history WHERE series_id IN ("
+        " SELECT s.id FROM series s JOIN names n ON n.id = s.attr_id"
+        " WHERE n.tenant = ? AND s.eid = ? AND n.iri IN (SELECT value FROM json_each(?)))",
+        (tenant, entity_id, dumps(sorted(set(attributes)))),
+    )
+    return max(cursor.rowcount, 0)
