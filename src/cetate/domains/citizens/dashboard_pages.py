@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from cetate.api.deps import PrincipalDep
+from cetate.api.platform import tenant_to_write
 from cetate.api.responses import json_response
 from cetate.domains.citizens.config import pick
 from cetate.domains.citizens.dashboard import DEFAULT_CELL, dashboard
 from cetate.domains.citizens.page_support import service_label
 from cetate.domains.citizens.runtime import get_runtime, runtime_of
-from cetate.domains.citizens.staff_api import _writer
 from cetate.errors import BadRequestData
 from cetate.web.actions import no_tenant, tenant_name
 from cetate.web.rendering import render
@@ -37,7 +37,7 @@ def _cell(text: str | None) -> float:
 
 @router.get("/api/v1/{tenant}/citizens/dashboard", summary="Report figures for staff")
 async def dashboard_api(tenant: str, principal: PrincipalDep, request: Request) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     runtime = get_runtime(request)
     cell = _cell(request.query_params.get("cell"))
     return json_response(

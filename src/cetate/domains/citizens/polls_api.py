@@ -25,6 +25,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from cetate.api.deps import PayloadDep, PrincipalDep
+from cetate.api.platform import tenant_to_write
 from cetate.api.responses import json_response
 from cetate.domains.citizens import polls
 from cetate.domains.citizens.page_support import (
@@ -34,7 +35,7 @@ from cetate.domains.citizens.page_support import (
     render_public,
 )
 from cetate.domains.citizens.runtime import get_runtime
-from cetate.domains.citizens.staff_api import _audit, _writer
+from cetate.domains.citizens.staff_api import _audit
 from cetate.errors import CetateError
 
 router = APIRouter()
@@ -45,7 +46,7 @@ pages = APIRouter(include_in_schema=False)
 async def create_poll(
     tenant: str, principal: PrincipalDep, payload: PayloadDep, request: Request
 ) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     runtime = get_runtime(request)
     body = payload.object()
     poll = await run_in_threadpool(
@@ -59,7 +60,7 @@ async def create_poll(
 
 @router.get("/api/v1/{tenant}/citizens/polls", summary="The polls", tags=["citizens"])
 async def list_polls(tenant: str, principal: PrincipalDep, request: Request) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     runtime = get_runtime(request)
     now = runtime.reports.clock()
     return json_response(await run_in_threadpool(polls.list_polls, runtime.store, name, now))
@@ -71,7 +72,7 @@ async def list_polls(tenant: str, principal: PrincipalDep, request: Request) -> 
 async def poll_results(
     tenant: str, poll_id: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     runtime = get_runtime(request)
     now = runtime.reports.clock()
     return json_response(await run_in_threadpool(polls.results, runtime.store, name, poll_id, now))
@@ -85,7 +86,7 @@ async def poll_results(
 async def poll_votes(
     tenant: str, poll_id: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     runtime = get_runtime(request)
     text = await run_in_threadpool(polls.votes_csv, runtime.store, name, poll_id)
     await _audit(request, principal, name, "poll.export", poll_id)

@@ -20,11 +20,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from cetate.api.deps import PayloadDep, PrincipalDep
+from cetate.api.platform import tenant_to_administer
 from cetate.api.responses import json_response
 from cetate.domains.citizens import gdpr
 from cetate.domains.citizens.audit import list_actions
 from cetate.domains.citizens.runtime import get_runtime
-from cetate.domains.citizens.staff_api import _admin, _audit, _query_int
+from cetate.domains.citizens.staff_api import _audit, _query_int
 from cetate.errors import BadRequestData
 
 router = APIRouter(tags=["citizens"])
@@ -43,7 +44,7 @@ def _who(values: Any) -> tuple[str | None, str | None]:
 
 @router.get("/api/v1/{tenant}/citizens/gdpr/export", summary="Export a reporter's data")
 async def export(tenant: str, principal: PrincipalDep, request: Request) -> Response:
-    name = _admin(principal, tenant)
+    name = tenant_to_administer(principal, tenant, explain=False)
     email, request_id = _who(request.query_params)
     runtime = get_runtime(request)
     data = await run_in_threadpool(
@@ -58,7 +59,7 @@ async def export(tenant: str, principal: PrincipalDep, request: Request) -> Resp
 async def erase(
     tenant: str, principal: PrincipalDep, payload: PayloadDep, request: Request
 ) -> Response:
-    name = _admin(principal, tenant)
+    name = tenant_to_administer(principal, tenant, explain=False)
     email, request_id = _who(payload.object())
     runtime = get_runtime(request)
     done = await run_in_threadpool(
@@ -71,7 +72,7 @@ async def erase(
 
 @router.get("/api/v1/{tenant}/citizens/audit", summary="The audit log of staff actions")
 async def audit_log(tenant: str, principal: PrincipalDep, request: Request) -> Response:
-    name = _admin(principal, tenant)
+    name = tenant_to_administer(principal, tenant, explain=False)
     page = _query_int(request, "page", 1, 1_000_000)
     size = _query_int(request, "page_size", 100, 1000)
     runtime = get_runtime(request)

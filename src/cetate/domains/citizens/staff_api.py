@@ -35,9 +35,10 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from cetate.api.deps import TENANT_NAME_RE, PayloadDep, PrincipalDep
+from cetate.api.deps import PayloadDep, PrincipalDep
+from cetate.api.platform import path_tenant, tenant_to_administer, tenant_to_write
 from cetate.api.responses import json_response
-from cetate.auth.principal import Principal, require_admin, require_write
+from cetate.auth.principal import Principal
 from cetate.domains.citizens import desk, duplicates
 from cetate.domains.citizens.api_keys import issue_key, list_keys, revoke_key
 from cetate.domains.citizens.audit import record_action
@@ -47,24 +48,6 @@ from cetate.domains.citizens.tracking import track
 from cetate.errors import BadRequestData
 
 router = APIRouter(tags=["citizens"])
-
-
-def _tenant(tenant: str) -> str:
-    if not TENANT_NAME_RE.fullmatch(tenant):
-        raise BadRequestData(f"{tenant!r} is not a tenant name")
-    return tenant
-
-
-def _writer(principal: Principal, tenant: str) -> str:
-    name = _tenant(tenant)
-    require_write(principal, name)
-    return name
-
-
-def _admin(principal: Principal, tenant: str) -> str:
-    name = _tenant(tenant)
-    require_admin(principal, name)
-    return name
 
 
 def _optional_text(body: dict[str, Any], name: str) -> str | None:
@@ -80,7 +63,7 @@ def _optional_text(body: dict[str, Any], name: str) -> str | None:
 async def staff_request(
     tenant: str, request_id: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     runtime = get_runtime(request)
     view = await run_in_threadpool(runtime.reports.staff_view, name, request_id)
     await _audit(request, principal, name, "view", request_id)
@@ -94,7 +77,7 @@ async def staff_request(
 async def change_status(
     tenant: str, request_id: str, principal: PrincipalDep, payload: PayloadDep, request: Request
 ) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     body = payload.object()
     status = body.get("status")
     if not isinstance(status, str) or not status.strip():
@@ -171,7 +154,7 @@ def _query_int(request: Request, name: str, default: int, maximum: int) -> int:
 
 @router.get("/api/v1/{tenant}/citizens/requests", summary="Reports, for staff")
 async def staff_requests(tenant: str, principal: PrincipalDep, request: Request) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     runtime = get_runtime(request)
     where = desk.StaffFilter(
         statuses=desk.parse_statuses(request.query_params.get("status")),
@@ -195,7 +178,7 @@ async def staff_requests(tenant: str, principal: PrincipalDep, request: Request)
 async def reroute(
     tenant: str, request_id: str, principal: PrincipalDep, payload: PayloadDep, request: Request
 ) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     department = _required_text(payload.object(), "department", "the department's id").strip()
     runtime = get_runtime(request)
     view = await run_in_threadpool(
@@ -212,7 +195,7 @@ async def reroute(
 async def assign(
     tenant: str, request_id: str, principal: PrincipalDep, payload: PayloadDep, request: Request
 ) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     body = payload.object()
     if "assignee" not in body:
         raise BadRequestData("assignee is required: a user name, or null to unassign")
@@ -239,7 +222,7 @@ async def assign(
 async def add_comment(
     tenant: str, request_id: str, principal: PrincipalDep, payload: PayloadDep, request: Request
 ) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     text = _required_text(payload.object(), "text", "the comment")
     runtime = get_runtime(request)
     view = await run_in_threadpool(
@@ -256,7 +239,7 @@ async def add_comment(
 async def add_update(
     tenant: str, request_id: str, principal: PrincipalDep, payload: PayloadDep, request: Request
 ) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     note = _required_text(payload.object(), "note", "the public note")
     runtime = get_runtime(request)
     view = await run_in_threadpool(
@@ -273,7 +256,7 @@ async def add_update(
 async def merge(
     tenant: str, request_id: str, principal: PrincipalDep, payload: PayloadDep, request: Request
 ) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     into = payload.object().get("into")
     if into is not None and (not isinstance(into, str | int) or isinstance(into, bool)):
         raise BadRequestData("into must be a service request id")
@@ -299,7 +282,7 @@ async def merge(
 async def split(
     tenant: str, request_id: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     runtime = get_runtime(request)
     view = await run_in_threadpool(
         lambda: duplicates.split(
@@ -316,7 +299,7 @@ async def split(
 
 @router.get("/api/v1/{tenant}/citizens/departments", summary="The tenant's departments")
 async def departments(tenant: str, principal: PrincipalDep, request: Request) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     runtime = get_runtime(request)
     lang = runtime.config.default_language
     return json_response(
@@ -336,7 +319,7 @@ async def departments(tenant: str, principal: PrincipalDep, request: Request) ->
 
 @router.get("/api/v1/{tenant}/citizens/track/{token}", summary="Track a report (public)")
 async def tracking(tenant: str, token: str, request: Request) -> Response:
-    name = _tenant(tenant)
+    name = path_tenant(tenant, explain=False)
     accept = request.headers.get("accept", "")
     if "text/html" in accept and "application/json" not in accept:
         # a person following the e-mail's link in a browser gets the tracking page
@@ -347,7 +330,7 @@ async def tracking(tenant: str, token: str, request: Request) -> Response:
 
 @router.get("/api/v1/{tenant}/citizens/api-keys", summary="The tenant's Open311 app keys")
 async def api_keys(tenant: str, principal: PrincipalDep, request: Request) -> Response:
-    name = _admin(principal, tenant)
+    name = tenant_to_administer(principal, tenant, explain=False)
     runtime = get_runtime(request)
     keys = await run_in_threadpool(list_keys, runtime.store, name)
     return json_response([key.as_json() for key in keys])
@@ -357,7 +340,7 @@ async def api_keys(tenant: str, principal: PrincipalDep, request: Request) -> Re
 async def new_api_key(
     tenant: str, principal: PrincipalDep, payload: PayloadDep, request: Request
 ) -> Response:
-    name = _admin(principal, tenant)
+    name = tenant_to_administer(principal, tenant, explain=False)
     label = payload.object().get("label")
     if not isinstance(label, str):
         raise BadRequestData("label is required: who uses the key")
@@ -371,7 +354,7 @@ async def new_api_key(
 async def delete_api_key(
     tenant: str, key_id: str, principal: PrincipalDep, request: Request
 ) -> Response:
-    name = _admin(principal, tenant)
+    name = tenant_to_administer(principal, tenant, explain=False)
     runtime = get_runtime(request)
     key = await run_in_threadpool(revoke_key, runtime.store, name, key_id)
     await _audit(request, principal, name, "api-key.revoke", key_id)
@@ -385,7 +368,7 @@ async def delete_api_key(
 async def moderate(
     tenant: str, request_id: str, principal: PrincipalDep, payload: PayloadDep, request: Request
 ) -> Response:
-    name = _writer(principal, tenant)
+    name = tenant_to_write(principal, tenant, explain=False)
     body = payload.object()
     decision = _required_text(body, "decision", "approve or reject").strip()
     description = body.get("description")
